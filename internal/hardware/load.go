@@ -1,0 +1,240 @@
+package hardware
+
+import (
+	"embed"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+)
+
+//go:embed catalog/*.yaml
+var embedded embed.FS
+
+// Default returns the embedded catalog. It panics only if the embedded
+// files are invalid, which the package tests rule out.
+func Default() *Catalog {
+	cat, err := Load(embedded, "catalog")
+	if err != nil {
+		panic("hardware: embedded catalog: " + err.Error())
+	}
+	return cat
+}
+
+// Load reads every *.yaml and *.yml file in dir of fsys, merges them in
+// name order and validates the result.
+func Load(fsys fs.FS, dir string) (*Catalog, error) {
+	cat := &Catalog{Sources: map[string]Source{}}
+	if err := cat.MergeDir(fsys, dir); err != nil {
+		return nil, err
+	}
+	if err := cat.Validate(); err != nil {
+		return nil, err
+	}
+	return cat, nil
+}
+
+// MergeDir reads catalog files from dir of fsys into cat. A chip or node
+// with an id already present replaces it, so a user's file can correct
+// the default catalog. The caller validates afterwards.
+func (cat *Catalog) MergeDir(fsys fs.FS, dir string) error {
+	entries, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		return fmt.Errorf("reading catalog directory: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		n := e.Name()
+		if !e.IsDir() && (strings.HasSuffix(n, ".yaml") || strings.HasSuffix(n, ".yml")) {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		data, err := fs.ReadFile(fsys, path.Join(dir, n))
+		if err != nil {
+			return fmt.Errorf("reading catalog file: %w", err)
+		}
+		if err := cat.Merge(data); err != nil {
+			return fmt.Errorf("%s: %w", n, err)
+		}
+	}
+	return nil
+}
+
+// Merge parses one catalog file and merges it into cat.
+func (cat *Catalog) Merge(data []byte) error {
+	var part Catalog
+	if err := yaml.UnmarshalStrict(data, &part); err != nil {
+		return fmt.Errorf("parsing catalog: %w", err)
+	}
+	if cat.Sources == nil {
+		cat.Sources = map[string]Source{}
+	}
+	for k, s := range part.Sources {
+		cat.Sources[k] = s
+	}
+	for _, c := range part.Chips {
+		if c == nil {
+			return fmt.Errorf("chips: empty entry")
+		}
+		replaced := false
+		for i, old := range cat.Chips {
+			if strings.EqualFold(old.ID, c.ID) {
+				cat.Chips[i] = c
+				replaced = true
+			}
+		}
+		if !replaced {
+			cat.Chips = append(cat.Chips, c)
+		}
+	}
+	for _, nd := range part.Nodes {
+		if nd == nil {
+			return fmt.Errorf("nodes: empty entry")
+		}
+		replaced := false
+		for i, old := range cat.Nodes {
+			if strings.EqualFold(old.ID, nd.ID) {
+				cat.Nodes[i] = nd
+				replaced = true
+			}
+		}
+		if !replaced {
+			cat.Nodes = append(cat.Nodes, nd)
+		}
+	}
+	return nil
+}
+
+// FieldError is a validation failure at a field path.
+type FieldError struct {
+	Field string // e.g. "chips[h100-sxm].memory_gb.source"
+	Value any
+	Msg   string // what was expected
+}
+
+func (e *FieldError) Error() string {
+	if e.Value == nil {
+		return fmt.Sprintf("%s: %s", e.Field, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s (got %v)", e.Field, e.Msg, e.Value)
+}
+
+var vendors = map[string]bool{"nvidia": true, "huawei": true, "cambricon": true, "kunlunxin": true, "hygon": true, "amd": true}
+
+// Validate checks that every chip and node is complete and that every
+// number cites a known source with a known confidence tier.
+func (cat *Catalog) Validate() error {
+	ids := map[string]bool{}
+	for i, c := range cat.Chips {
+		f := fmt.Sprintf("chips[%d]", i)
+		if c.ID == "" {
+			return &FieldError{Field: f + ".id", Msg: "required"}
+		}
+		f = fmt.Sprintf("chips[%s]", c.ID)
+		for _, n := range append([]string{c.ID}, c.Aliases...) {
+			ln := strings.ToLower(n)
+			if ids[ln] {
+				return &FieldError{Field: f, Value: n, Msg: "id or alias used twice"}
+			}
+			ids[ln] = true
+		}
+		if !vendors[c.Vendor] {
+			return &FieldError{Field: f + ".vendor", Value: c.Vendor, Msg: "want nvidia, huawei, cambricon, kunlunxin, hygon or amd"}
+		}
+		if c.Family == "" {
+			return &FieldError{Field: f + ".family", Msg: "required"}
+		}
+		if c.Status != "shipping" && c.Status != "roadmap" {
+			return &FieldError{Field: f + ".status", Value: c.Status, Msg: "want shipping or roadmap"}
+		}
+		if c.Dies < 1 {
+			return &FieldError{Field: f + ".dies", Value: c.Dies, Msg: "want at least 1"}
+		}
+		for _, req := range []struct {
+			name string
+			v    *Value
+		}{{"memory_gb", c.MemoryGB}, {"memory_tbps", c.MemoryTBps}} {
+			if !req.v.Known() {
+				return &FieldError{Field: f + "." + req.name, Msg: "required, a positive number"}
+			}
+		}
+		if len(c.DenseTFLOPS) == 0 {
+			return &FieldError{Field: f + ".dense_tflops", Msg: "want at least one precision"}
+		}
+		for p := range c.DenseTFLOPS {
+			if _, err := ParsePrecision(string(p)); err != nil {
+				return &FieldError{Field: f + ".dense_tflops", Value: p, Msg: "want bf16, fp16, fp8, int8, int4 or fp4"}
+			}
+		}
+		for name, v := range c.Values() {
+			if err := cat.checkValue(f+"."+name, v); err != nil {
+				return err
+			}
+		}
+		for j, a := range c.Availability {
+			af := fmt.Sprintf("%s.availability[%d]", f, j)
+			if _, ok := cat.Sources[a.Source]; !ok {
+				return &FieldError{Field: af + ".source", Value: a.Source, Msg: "want a key of sources"}
+			}
+			if a.Date == "" {
+				return &FieldError{Field: af + ".date", Msg: "required"}
+			}
+		}
+	}
+	nodeIDs := map[string]bool{}
+	for i, nd := range cat.Nodes {
+		f := fmt.Sprintf("nodes[%d]", i)
+		if nd.ID == "" {
+			return &FieldError{Field: f + ".id", Msg: "required"}
+		}
+		f = fmt.Sprintf("nodes[%s]", nd.ID)
+		nodeIDs[strings.ToLower(nd.ID)] = true
+		if nd.ChipsPerNode < 1 {
+			return &FieldError{Field: f + ".chips_per_node", Value: nd.ChipsPerNode, Msg: "want at least 1"}
+		}
+		if nd.ScaleUpDomain < nd.ChipsPerNode {
+			return &FieldError{Field: f + ".scaleup_domain", Value: nd.ScaleUpDomain, Msg: fmt.Sprintf("want at least chips_per_node (%d)", nd.ChipsPerNode)}
+		}
+		if _, ok := cat.Sources[nd.Source]; !ok {
+			return &FieldError{Field: f + ".source", Value: nd.Source, Msg: "want a key of sources"}
+		}
+		for _, id := range nd.Chips {
+			if !ids[strings.ToLower(id)] {
+				return &FieldError{Field: f + ".chips", Value: id, Msg: "want a chip id of the catalog"}
+			}
+		}
+		for name, v := range map[string]*Value{"scaleup_gbps_per_dir": nd.ScaleUpGBpsPerDir, "scaleout_gbps_per_dir": nd.ScaleOutGBpsPerDir, "overhead_power_w": nd.OverheadPowerW} {
+			if v != nil {
+				if err := cat.checkValue(f+"."+name, v); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	for _, c := range cat.Chips {
+		if !nodeIDs[strings.ToLower(c.Node)] {
+			return &FieldError{Field: fmt.Sprintf("chips[%s].node", c.ID), Value: c.Node, Msg: "want a node id of the catalog"}
+		}
+	}
+	return nil
+}
+
+func (cat *Catalog) checkValue(field string, v *Value) error {
+	if v.Value < 0 {
+		return &FieldError{Field: field + ".value", Value: v.Value, Msg: "want a non-negative number"}
+	}
+	if _, ok := cat.Sources[v.Source]; !ok {
+		return &FieldError{Field: field + ".source", Value: v.Source, Msg: "want a key of sources"}
+	}
+	switch v.Confidence {
+	case Datasheet, Paper, Press, Estimate:
+	default:
+		return &FieldError{Field: field + ".confidence", Value: v.Confidence, Msg: "want datasheet, paper, press or estimate"}
+	}
+	return nil
+}
