@@ -138,6 +138,8 @@ type Chip struct {
 	ScaleOutGBpsPerDir *Value `json:"scaleout_gbps_per_dir"`
 	PowerW             *Value `json:"power_w"`
 	PriceUSD           *Value `json:"price_usd,omitempty"`
+	// RentUSDPerHour is a typical cloud or market rental price per chip-hour.
+	RentUSDPerHour *Value `json:"rent_usd_per_hour,omitempty"`
 	// Node is the default node or system this chip ships in.
 	Node         string         `json:"node"`
 	Availability []Availability `json:"availability,omitempty"`
@@ -240,6 +242,7 @@ func (c *Chip) Values() map[string]*Value {
 		"scaleout_gbps_per_dir": c.ScaleOutGBpsPerDir,
 		"power_w":               c.PowerW,
 		"price_usd":             c.PriceUSD,
+		"rent_usd_per_hour":     c.RentUSDPerHour,
 	}
 	for p, v := range c.DenseTFLOPS {
 		m["dense_tflops."+string(p)] = v
