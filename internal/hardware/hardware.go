@@ -186,8 +186,11 @@ func (c *Chip) Peak(p Precision) (units.FLOPSRate, bool) {
 	return units.FLOPSRate(v.Value * units.Tera), true
 }
 
-// Memory returns the device memory capacity.
-func (c *Chip) Memory() units.Bytes { return units.Bytes(c.MemoryGB.Value * units.Giga) }
+// Memory returns the package's memory capacity. Vendors print HBM
+// capacity in "GB" that are binary: an "80 GB" H100 reports 81,559 MiB and
+// a "64 GB" 910B 65,536 MB, because HBM stacks come in powers of two. So
+// memory_gb is read as GiB.
+func (c *Chip) Memory() units.Bytes { return units.Bytes(c.MemoryGB.Value * units.GiB) }
 
 // MemoryBandwidth returns the device memory bandwidth.
 func (c *Chip) MemoryBandwidth() units.BytesPerSecond {

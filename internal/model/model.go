@@ -72,44 +72,206 @@ func (m *Model) DenseFFNLayers() int { return m.Layers - m.MoELayers() }
 
 // AttnParams is the weight count of one layer's attention projections
 // (q, k, v, o; for MLA q_a, q_b, kv_a, kv_b, o), norms and biases excluded.
-func (m *Model) AttnParams() float64 { return 0 }
+//
+// GQA: q Hidden×Heads·HeadDim, k and v Hidden×KVHeads·HeadDim, o
+// Heads·HeadDim×Hidden. MLA: q_a Hidden×QLoraRank and q_b
+// QLoraRank×Heads·(nope+rope) (or q Hidden×Heads·(nope+rope) when
+// QLoraRank is 0), kv_a Hidden×(KVLoraRank+rope), kv_b
+// KVLoraRank×Heads·(nope+v), o Heads·v×Hidden.
+func (m *Model) AttnParams() float64 {
+	h := float64(m.Hidden)
+	heads := float64(m.Heads)
+	if m.MLA() {
+		qk := float64(m.QKNopeHeadDim + m.QKRopeHeadDim)
+		var q float64
+		if m.QLoraRank > 0 {
+			q = h*float64(m.QLoraRank) + float64(m.QLoraRank)*heads*qk
+		} else {
+			q = h * heads * qk
+		}
+		kvA := h * float64(m.KVLoraRank+m.QKRopeHeadDim)
+		kvB := float64(m.KVLoraRank) * heads * float64(m.QKNopeHeadDim+m.VHeadDim)
+		o := heads * float64(m.VHeadDim) * h
+		return q + kvA + kvB + o
+	}
+	hd := float64(m.HeadDim)
+	q := h * heads * hd
+	kv := 2 * h * float64(m.KVHeads) * hd
+	o := heads * hd * h
+	return q + kv + o
+}
 
 // DenseFFNParams is the weight count of one dense FFN (gate, up, down).
-func (m *Model) DenseFFNParams() float64 { return 0 }
+func (m *Model) DenseFFNParams() float64 { return 3 * float64(m.Hidden) * float64(m.Intermediate) }
 
 // ExpertParams is the weight count of one routed expert.
-func (m *Model) ExpertParams() float64 { return 0 }
+func (m *Model) ExpertParams() float64 {
+	if !m.MoE() {
+		return 0
+	}
+	return 3 * float64(m.Hidden) * float64(m.MoEIntermediate)
+}
 
 // SharedParams is the weight count of one MoE layer's shared experts.
-func (m *Model) SharedParams() float64 { return 0 }
+func (m *Model) SharedParams() float64 {
+	if !m.MoE() {
+		return 0
+	}
+	return float64(m.SharedExperts) * 3 * float64(m.Hidden) * float64(m.SharedIntermediate)
+}
 
 // RouterParams is the weight count of one MoE layer's router.
-func (m *Model) RouterParams() float64 { return 0 }
+func (m *Model) RouterParams() float64 {
+	if !m.MoE() {
+		return 0
+	}
+	return float64(m.Hidden) * float64(m.Experts)
+}
 
 // EmbeddingParams is the input embedding's weight count.
-func (m *Model) EmbeddingParams() float64 { return 0 }
+func (m *Model) EmbeddingParams() float64 { return float64(m.Vocab) * float64(m.Hidden) }
 
 // LMHeadParams is the output head's weight count (0 when tied).
-func (m *Model) LMHeadParams() float64 { return 0 }
+func (m *Model) LMHeadParams() float64 {
+	if m.TiedEmbeddings {
+		return 0
+	}
+	return float64(m.Vocab) * float64(m.Hidden)
+}
+
+// layerParams sums the decoder layers' weights with active routed experts
+// per MoE layer (Experts for the total, ExpertsPerToken for the active).
+func (m *Model) layerParams(routed int) float64 {
+	p := float64(m.Layers)*m.AttnParams() + float64(m.DenseFFNLayers())*m.DenseFFNParams()
+	if m.MoE() {
+		perLayer := float64(routed)*m.ExpertParams() + m.SharedParams() + m.RouterParams()
+		p += float64(m.MoELayers()) * perLayer
+	}
+	return p
+}
 
 // Params returns the total and the per-token active parameter counts,
 // embeddings and LM head included, MTP layers excluded, as model cards
-// count them.
-func (m *Model) Params() (total, active float64) { return 0, 0 }
+// count them. A tied embedding counts once.
+//
+// Model cards differ on what "active" includes: Qwen3 and Mixtral count
+// the embedding, gpt-oss counts the LM head but not the embedding lookup
+// ([Model.ComputeParams]), GLM-4.5 counts neither
+// ([Model.NonEmbeddingParams]).
+func (m *Model) Params() (total, active float64) {
+	emb := m.EmbeddingParams() + m.LMHeadParams()
+	routed := 0
+	if m.MoE() {
+		routed = m.ExpertsPerToken
+	}
+	return emb + m.layerParams(m.Experts), emb + m.layerParams(routed)
+}
+
+// ComputeParams is the weight count one token multiplies by: the active
+// parameters less the input embedding, which is a row lookup, not a
+// matmul (with tied embeddings the shared matrix counts once, as the LM
+// head). DecodeFLOPs' linear terms are 2 × ComputeParams.
+func (m *Model) ComputeParams() float64 {
+	_, active := m.Params()
+	return active - m.EmbeddingParams() + m.tiedHead()
+}
+
+// tiedHead is the LM head's weight count when it shares the embedding.
+func (m *Model) tiedHead() float64 {
+	if m.TiedEmbeddings {
+		return m.EmbeddingParams()
+	}
+	return 0
+}
+
+// NonEmbeddingParams is Params less the embedding and LM head, the
+// "non-embedding" count of the Qwen model cards.
+func (m *Model) NonEmbeddingParams() (total, active float64) {
+	total, active = m.Params()
+	emb := m.EmbeddingParams() + m.LMHeadParams()
+	return total - emb, active - emb
+}
+
+// linearParams is the weight count of the linear layers that a quantized
+// checkpoint stores in its weight precision: attention, dense FFN, shared
+// and routed experts (routers, embeddings and LM head excluded).
+func (m *Model) linearParams() float64 {
+	p := float64(m.Layers)*m.AttnParams() + float64(m.DenseFFNLayers())*m.DenseFFNParams()
+	if m.MoE() {
+		p += float64(m.MoELayers()) * (float64(m.Experts)*m.ExpertParams() + m.SharedParams())
+	}
+	return p
+}
 
 // WeightBytes is the memory the weights take when the linear layers are
 // stored in p; embeddings, LM head, norms and routers stay 16-bit, as
 // fp8/int8/int4 checkpoints keep them.
-func (m *Model) WeightBytes(p hardware.Precision) float64 { return 0 }
+func (m *Model) WeightBytes(p hardware.Precision) float64 {
+	const sixteenBit = 2
+	other := m.EmbeddingParams() + m.LMHeadParams() + float64(m.MoELayers())*m.RouterParams()
+	return m.linearParams()*p.Bytes() + other*sixteenBit
+}
+
+// KVElementsPerLayerToken is the number of cached elements one token adds
+// to one layer: 2·KVHeads·HeadDim (K and V) for GQA, KVLoraRank+rope (the
+// compressed latent and the shared rope key) for MLA.
+func (m *Model) KVElementsPerLayerToken() float64 {
+	if m.MLA() {
+		return float64(m.KVLoraRank + m.QKRopeHeadDim)
+	}
+	return 2 * float64(m.KVHeads) * float64(m.HeadDim)
+}
 
 // KVBytesPerToken is the KV-cache size of one token over all layers in
 // p, for a full-attention context (sliding layers count as full here; use
 // KVBytes for the capped figure). MLA stores the latent and rope key.
-func (m *Model) KVBytesPerToken(p hardware.Precision) float64 { return 0 }
+func (m *Model) KVBytesPerToken(p hardware.Precision) float64 {
+	return float64(m.Layers) * m.KVElementsPerLayerToken() * p.Bytes()
+}
+
+// slidingLayers is SlidingLayers when a window is set, clamped to Layers.
+func (m *Model) slidingLayers() int {
+	if m.SlidingWindow <= 0 || m.SlidingLayers <= 0 {
+		return 0
+	}
+	return min(m.SlidingLayers, m.Layers)
+}
 
 // KVBytes is the KV-cache size of one sequence holding context tokens:
 // sliding-window layers hold at most SlidingWindow tokens.
-func (m *Model) KVBytes(context int, p hardware.Precision) float64 { return 0 }
+func (m *Model) KVBytes(context int, p hardware.Precision) float64 {
+	if context <= 0 {
+		return 0
+	}
+	sl := m.slidingLayers()
+	full := m.Layers - sl
+	tokens := float64(full)*float64(context) + float64(sl)*float64(min(context, m.SlidingWindow))
+	return tokens * m.KVElementsPerLayerToken() * p.Bytes()
+}
+
+// KVHeadsPerDevice is the number of KV heads each of tp tensor-parallel
+// devices caches: KVHeads/tp rounded up, at least one (when tp exceeds
+// KVHeads the heads are replicated). MLA's latent is shared by all heads
+// and every device keeps the whole of it, so it counts as one head.
+func (m *Model) KVHeadsPerDevice(tp int) int {
+	if m.MLA() {
+		return 1
+	}
+	if tp <= 1 {
+		return m.KVHeads
+	}
+	return max(1, (m.KVHeads+tp-1)/tp)
+}
+
+// KVBytesPerTokenPerDevice is KVBytesPerToken for one of tp
+// tensor-parallel devices: GQA splits the KV heads (replicating them when
+// tp exceeds KVHeads), MLA replicates its latent on every device.
+func (m *Model) KVBytesPerTokenPerDevice(tp int, p hardware.Precision) float64 {
+	if m.MLA() {
+		return m.KVBytesPerToken(p)
+	}
+	return float64(m.Layers) * 2 * float64(m.KVHeadsPerDevice(tp)) * float64(m.HeadDim) * p.Bytes()
+}
 
 // FLOPs splits the operations of a forward pass by kind of op.
 type FLOPs struct {
@@ -123,11 +285,114 @@ type FLOPs struct {
 // Total sums every kind.
 func (f FLOPs) Total() float64 { return f.Attention + f.Score + f.FFN + f.Experts + f.LMHead }
 
+// Scale multiplies every kind by k.
+func (f FLOPs) Scale(k float64) FLOPs {
+	return FLOPs{f.Attention * k, f.Score * k, f.FFN * k, f.Experts * k, f.LMHead * k}
+}
+
+// Add sums two splits kind by kind.
+func (f FLOPs) Add(g FLOPs) FLOPs {
+	return FLOPs{f.Attention + g.Attention, f.Score + g.Score, f.FFN + g.FFN, f.Experts + g.Experts, f.LMHead + g.LMHead}
+}
+
+// scoreMACsPerKey is the multiply-adds one query token spends per cached
+// key in one layer, QKᵀ plus PV, over all query heads.
+//
+// GQA: Heads·HeadDim for QKᵀ plus Heads·HeadDim for PV.
+//
+// MLA absorbed (decode, as vLLM/SGLang run it): W_UK is folded into the
+// query and W_UV into the output, so each head scores against the cached
+// latent directly: QKᵀ over KVLoraRank+rope, PV over KVLoraRank. The
+// folding moves kv_b's multiply-adds onto the query (one token), so the
+// projection count stays AttnParams.
+//
+// MLA naive (prefill): kv_b expands the latent to per-head keys and
+// values, and attention is ordinary MHA: QKᵀ over nope+rope, PV over v.
+func (m *Model) scoreMACsPerKey(absorbed bool) float64 {
+	heads := float64(m.Heads)
+	if m.MLA() {
+		if absorbed {
+			return heads * float64(2*m.KVLoraRank+m.QKRopeHeadDim)
+		}
+		return heads * float64(m.QKNopeHeadDim+m.QKRopeHeadDim+m.VHeadDim)
+	}
+	return heads * 2 * float64(m.HeadDim)
+}
+
+// AttnScoreFLOPs is the QKᵀ and PV work of one query token attending to
+// context cached keys, summed over the layers (sliding layers attend to at
+// most SlidingWindow keys). absorbed selects MLA's weight-absorbed form
+// (see DecodeFLOPs); it does not matter for GQA.
+func (m *Model) AttnScoreFLOPs(context int, absorbed bool) float64 {
+	if context <= 0 {
+		return 0
+	}
+	sl := m.slidingLayers()
+	keys := float64(m.Layers-sl)*float64(context) + float64(sl)*float64(min(context, m.SlidingWindow))
+	return 2 * keys * m.scoreMACsPerKey(absorbed)
+}
+
+// perToken is the context-independent work of one token.
+func (m *Model) perToken() FLOPs {
+	f := FLOPs{
+		Attention: 2 * float64(m.Layers) * m.AttnParams(),
+		FFN:       2 * (float64(m.DenseFFNLayers())*m.DenseFFNParams() + float64(m.MoELayers())*m.SharedParams()),
+		LMHead:    2 * float64(m.Vocab) * float64(m.Hidden),
+	}
+	if m.MoE() {
+		f.Experts = 2 * float64(m.MoELayers()) * (float64(m.ExpertsPerToken)*m.ExpertParams() + m.RouterParams())
+	}
+	return f
+}
+
 // DecodeFLOPs is the work to generate one token that attends to context
 // earlier tokens (2 FLOPs per multiply-add).
-func (m *Model) DecodeFLOPs(context int) FLOPs { return FLOPs{} }
+//
+// The linear terms are 2 × ActiveParams split by kind. The score term is
+// AttnScoreFLOPs(context, true): MLA decodes in the weight-absorbed form,
+// 2·Heads·(KVLoraRank+rope) per key for QKᵀ and 2·Heads·KVLoraRank for PV.
+func (m *Model) DecodeFLOPs(context int) FLOPs {
+	f := m.perToken()
+	f.Score = m.AttnScoreFLOPs(context, true)
+	return f
+}
 
 // PrefillFLOPs is the work to prefill a prompt of n tokens (causal
 // attention: token i attends to i earlier tokens), LM head for the last
 // token only.
-func (m *Model) PrefillFLOPs(n int) FLOPs { return FLOPs{} }
+//
+// Token i (1-based) attends to i keys, itself included, so the score term
+// is Σ AttnScoreFLOPs(i) = n(n+1)/2 key visits per full layer and
+// Σ min(i, window) per sliding layer. MLA prefills in the naive MHA form:
+// 2·Heads·(nope+rope) per key for QKᵀ and 2·Heads·v for PV.
+func (m *Model) PrefillFLOPs(n int) FLOPs {
+	if n <= 0 {
+		return FLOPs{}
+	}
+	f := m.perToken()
+	lm := f.LMHead
+	f = f.Scale(float64(n))
+	f.LMHead = lm
+	f.Score = 2 * m.prefillKeys(n) * m.scoreMACsPerKey(false)
+	return f
+}
+
+// prefillKeys counts the (query, key) pairs of a causal prefill of n
+// tokens over all layers.
+func (m *Model) prefillKeys(n int) float64 {
+	tri := func(k float64) float64 { return k * (k + 1) / 2 }
+	nf := float64(n)
+	sl := m.slidingLayers()
+	keys := float64(m.Layers-sl) * tri(nf)
+	if sl > 0 {
+		w := float64(m.SlidingWindow)
+		var s float64
+		if nf <= w {
+			s = tri(nf)
+		} else {
+			s = tri(w) + (nf-w)*w
+		}
+		keys += float64(sl) * s
+	}
+	return keys
+}
