@@ -1,0 +1,144 @@
+// Package cli is the ersatz command line: one function per subcommand, each
+// parsing its own flags, loading what it needs, calling the core packages
+// and rendering their values as text, JSON or CSV.
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+)
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitError = 1 // the command ran and failed: bad input, nothing fits, ...
+	exitUsage = 2 // the command line itself is wrong
+)
+
+// env is what every command receives.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+}
+
+type command struct {
+	summary string
+	run     func(e *env, args []string) error
+}
+
+var commands map[string]command
+
+func init() {
+	commands = map[string]command{
+		"chips":  {"list the accelerator catalog", runChips},
+		"nodes":  {"list nodes and supernodes", runNodes},
+		"models": {"list the model catalog", runModels},
+		"fit":    {"check whether a model fits on chips, and how much KV cache is left", runFit},
+	}
+}
+
+// usageError is a mistake in the command line; it exits 2.
+type usageError struct{ err error }
+
+func (u *usageError) Error() string { return u.err.Error() }
+func (u *usageError) Unwrap() error { return u.err }
+
+func usagef(format string, a ...any) error { return &usageError{fmt.Errorf(format, a...)} }
+
+// Main runs ersatz with args (without the program name) and returns the
+// exit code.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stdout)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	if args[0] == "version" || args[0] == "--version" {
+		fmt.Fprintln(stdout, "ersatz", Version)
+		return exitOK
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "ersatz: unknown command %q\n", args[0])
+		usage(stderr)
+		return exitUsage
+	}
+	err := cmd.run(e, args[1:])
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "ersatz %s: %s\n", args[0], err)
+	var u *usageError
+	if errors.As(err, &u) {
+		fmt.Fprintf(stderr, "Try: ersatz %s -h\n", args[0])
+		return exitUsage
+	}
+	return exitError
+}
+
+// Version is the release; set by the linker for builds.
+var Version = "dev"
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "ersatz: can this LLM workload leave this chip, for which chips, how many, at what cost?")
+	fmt.Fprintln(w, "\nUsage: ersatz COMMAND [flags]   (ersatz COMMAND -h for the flags)")
+	fmt.Fprintln(w, "\nCommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-9s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(w, "\nEnvironment: ERSATZ_CATALOG=DIR adds accelerator YAML files over the built-in catalog (as --catalog).")
+}
+
+// newFlags returns a flag set whose errors come back to the caller (as
+// usage errors) instead of exiting.
+func newFlags(e *env, name, synopsis string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "Usage: ersatz %s %s\n\nFlags:\n", name, synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses flags and rejects stray arguments.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return &usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	return nil
+}
+
+// readFile reads a user's file; the path is in the error.
+func readFile(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, errors.Unwrap(err))
+	}
+	return data, nil
+}
+
+func lower(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
