@@ -45,11 +45,14 @@ func (t *Table) WriteText(w io.Writer) error {
 	for _, r := range t.Rows {
 		measure(r)
 	}
-	var b strings.Builder
+	var out strings.Builder
 	if t.Title != "" {
-		b.WriteString(t.Title + "\n")
+		out.WriteString(t.Title + "\n")
 	}
 	line := func(row []string) {
+		var l strings.Builder
+		b := &l
+		defer func() { out.WriteString(strings.TrimRight(l.String(), " ") + "\n") }()
 		for i, c := range row {
 			pad := strings.Repeat(" ", width[i]-utf8.RuneCountInString(c))
 			if i > 0 {
@@ -63,16 +66,15 @@ func (t *Table) WriteText(w io.Writer) error {
 				b.WriteString(c + pad)
 			}
 		}
-		b.WriteString("\n")
 	}
 	line(t.Header)
 	for _, r := range t.Rows {
 		line(r)
 	}
 	for _, n := range t.Notes {
-		b.WriteString(n + "\n")
+		out.WriteString(n + "\n")
 	}
-	_, err := io.WriteString(w, b.String())
+	_, err := io.WriteString(w, out.String())
 	return err
 }
 
