@@ -1,0 +1,211 @@
+package model
+
+import (
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"strings"
+	"testing"
+)
+
+func shipped(t testing.TB) map[string][]byte {
+	out := map[string][]byte{}
+	err := fs.WalkDir(embedded, "configs", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || d.Name() != "config.json" {
+			return err
+		}
+		data, err := embedded.ReadFile(p)
+		out[p] = data
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// edit returns the Llama-3.1-8B config with fields set (nil deletes).
+func edit(t *testing.T, set map[string]any) []byte {
+	data, _ := embedded.ReadFile("configs/meta-llama/Llama-3.1-8B-Instruct/config.json")
+	var c map[string]any
+	if err := json.Unmarshal(data, &c); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range set {
+		if v == nil {
+			delete(c, k)
+		} else {
+			c[k] = v
+		}
+	}
+	out, _ := json.Marshal(c)
+	return out
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name  string
+		data  []byte
+		field string
+		want  string // substring of the message
+	}{
+		{"malformed", []byte(`{"hidden_size": 4096,,}`), "", "malformed JSON at byte offset 22"},
+		{"truncated", []byte(`{"hidden_size": 40`), "", "malformed JSON"},
+		{"empty", []byte(``), "", "malformed JSON"},
+		{"not an object", []byte(`[1, 2]`), "", "want a JSON object"},
+		{"null", []byte(`null`), "", "want a JSON object"},
+		{"unsupported", []byte(`{"architectures": ["GPT2LMHeadModel"]}`), "architectures",
+			`config.json: architectures: unsupported "GPT2LMHeadModel" (supported: LlamaForCausalLM, Qwen2ForCausalLM`},
+		{"no architecture", []byte(`{"hidden_size": 1}`), "architectures", "missing"},
+		{"unknown model_type", []byte(`{"model_type": "gpt2"}`), "model_type", `unsupported "gpt2"`},
+		{"architectures not a list", []byte(`{"architectures": "LlamaForCausalLM"}`), "architectures", "want a list of strings"},
+		{"zero hidden", edit(t, map[string]any{"hidden_size": 0}), "hidden_size",
+			"config.json: hidden_size: want a positive integer (got 0)"},
+		{"negative layers", edit(t, map[string]any{"num_hidden_layers": -3}), "num_hidden_layers", "(got -3)"},
+		{"missing vocab", edit(t, map[string]any{"vocab_size": nil}), "vocab_size", "missing (want a positive integer)"},
+		{"missing intermediate", edit(t, map[string]any{"intermediate_size": nil}), "intermediate_size", "missing"},
+		{"string hidden", edit(t, map[string]any{"hidden_size": "4096"}), "hidden_size", `want an integer (got "4096")`},
+		{"fractional heads", edit(t, map[string]any{"num_attention_heads": 32.5}), "num_attention_heads", "want an integer (got 32.5)"},
+		{"huge", edit(t, map[string]any{"hidden_size": 1e300}), "hidden_size", "want an integer"},
+		{"kv not dividing", edit(t, map[string]any{"num_key_value_heads": 5}), "num_key_value_heads", "divisor of num_attention_heads 32 (got 5)"},
+		{"head_dim indivisible", edit(t, map[string]any{"num_attention_heads": 3, "num_key_value_heads": nil}), "head_dim", "not a multiple"},
+		{"tie not bool", edit(t, map[string]any{"tie_word_embeddings": "yes"}), "tie_word_embeddings", "want true or false"},
+		{"text_config not object", edit(t, map[string]any{"text_config": 3}), "text_config", "want a JSON object"},
+		{"layer_types length", edit(t, map[string]any{"layer_types": []string{"full_attention"}}), "layer_types", "want 32 entries"},
+		{"moe missing experts", []byte(`{"architectures":["MixtralForCausalLM"],"hidden_size":8,"num_hidden_layers":2,"vocab_size":10,"num_attention_heads":2,"intermediate_size":16,"num_experts_per_tok":2}`),
+			"num_local_experts", "missing"},
+		{"top-k above experts", []byte(`{"architectures":["MixtralForCausalLM"],"hidden_size":8,"num_hidden_layers":2,"vocab_size":10,"num_attention_heads":2,"intermediate_size":16,"num_local_experts":2,"num_experts_per_tok":3}`),
+			"num_experts_per_tok", "want at most num_local_experts = 2 (got 3)"},
+		{"mla missing rope", []byte(`{"architectures":["DeepseekV3ForCausalLM"],"hidden_size":8,"num_hidden_layers":2,"vocab_size":10,"num_attention_heads":2,"intermediate_size":16,"kv_lora_rank":4,"qk_nope_head_dim":2,"v_head_dim":2}`),
+			"qk_rope_head_dim", "missing"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := Parse(tt.data, "x")
+			if err == nil {
+				t.Fatalf("Parse succeeded: %+v", m)
+			}
+			var ce *ConfigError
+			if !errors.As(err, &ce) {
+				t.Fatalf("error %T %v is not a *ConfigError", err, err)
+			}
+			if ce.Field != tt.field {
+				t.Errorf("Field = %q, want %q (%v)", ce.Field, tt.field, err)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q lacks %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseOffset(t *testing.T) {
+	_, err := Parse([]byte(`{"a": 1, "b": ?}`), "x")
+	var ce *ConfigError
+	if !errors.As(err, &ce) || ce.Offset != 15 {
+		t.Fatalf("err = %v, offset %d", err, ce.Offset)
+	}
+}
+
+func TestParseDialects(t *testing.T) {
+	// num_key_value_heads absent means MHA; head_dim absent is Hidden/Heads.
+	m, err := Parse(edit(t, map[string]any{"num_key_value_heads": nil}), "x")
+	if err != nil || m.KVHeads != 32 || m.HeadDim != 128 {
+		t.Fatalf("absent kv heads: %+v %v", m, err)
+	}
+	// tie_word_embeddings drops the LM head.
+	m, _ = Parse(edit(t, map[string]any{"tie_word_embeddings": true}), "x")
+	if !m.TiedEmbeddings || m.LMHeadParams() != 0 {
+		t.Errorf("tied: %+v", m)
+	}
+	// Integral floats are accepted.
+	if m, err := Parse(edit(t, map[string]any{"hidden_size": 4096.0}), "x"); err != nil || m.Hidden != 4096 {
+		t.Errorf("4096.0: %v", err)
+	}
+	// A nested text_config supplies the text model.
+	inner, _ := embedded.ReadFile("configs/Qwen/Qwen3-8B/config.json")
+	wrapped := []byte(`{"architectures": ["Qwen3ForCausalLM"], "model_type": "wrapper", "text_config": ` + string(inner) + `}`)
+	m, err = Parse(wrapped, "x")
+	if err != nil || m.Layers != 36 || m.Hidden != 4096 {
+		t.Errorf("text_config: %+v %v", m, err)
+	}
+	// model_type alone selects the architecture (Kimi K2 configs say kimi_k2).
+	kimi, _ := embedded.ReadFile("configs/moonshotai/Kimi-K2-Instruct/config.json")
+	var c map[string]any
+	_ = json.Unmarshal(kimi, &c)
+	delete(c, "architectures")
+	noArch, _ := json.Marshal(c)
+	m, err = Parse(noArch, "kimi")
+	if err != nil || m.Architecture != "DeepseekV3ForCausalLM" || !m.MLA() {
+		t.Errorf("kimi_k2 model_type: %+v %v", m, err)
+	}
+	// MLA without q_lora_rank (DeepSeek-V2-Lite style: null).
+	c["q_lora_rank"] = nil
+	noQ, _ := json.Marshal(c)
+	if m, err := Parse(noQ, "x"); err != nil || m.QLoraRank != 0 {
+		t.Errorf("q_lora_rank null: %v", err)
+	}
+	// Qwen2 with use_sliding_window: layers from max_window_layers slide.
+	q, _ := embedded.ReadFile("configs/Qwen/Qwen2.5-72B-Instruct/config.json")
+	_ = json.Unmarshal(q, &c)
+	c["use_sliding_window"], c["sliding_window"] = true, 4096
+	slide, _ := json.Marshal(c)
+	if m, err := Parse(slide, "x"); err != nil || m.SlidingLayers != 10 || m.SlidingWindow != 4096 {
+		t.Errorf("qwen2 sliding: %+v %v", m, err)
+	}
+	// DeepSeek moe_layer_freq 2 with first_k_dense_replace 3 over 61
+	// layers: MoE at 4, 6, ..., 60 = 29 layers.
+	d, _ := embedded.ReadFile("configs/deepseek-ai/DeepSeek-V3/config.json")
+	_ = json.Unmarshal(d, &c)
+	c["moe_layer_freq"] = 2
+	freq, _ := json.Marshal(c)
+	if m, err := Parse(freq, "x"); err != nil || m.MoELayers() != 29 {
+		t.Errorf("moe_layer_freq 2: %d %v", m.MoELayers(), err)
+	}
+	// Qwen3-MoE mlp_only_layers and decoder_sparse_step 2 over 48
+	// layers: MoE at 1, 3, ..., 47 (24), less layer 3 → 23.
+	q3, _ := embedded.ReadFile("configs/Qwen/Qwen3-30B-A3B/config.json")
+	_ = json.Unmarshal(q3, &c)
+	c["decoder_sparse_step"], c["mlp_only_layers"] = 2, []int{0, 3, 3, 99}
+	sparse, _ := json.Marshal(c)
+	if m, err := Parse(sparse, "x"); err != nil || m.MoELayers() != 23 || m.DenseLayers != 25 {
+		t.Errorf("qwen3 sparse step: %+v %v", m, err)
+	}
+}
+
+func TestShippedParse(t *testing.T) {
+	for p, data := range shipped(t) {
+		if _, err := Parse(data, p); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, data := range shipped(f) {
+		f.Add(data)
+	}
+	f.Add([]byte(`{"architectures":["DeepseekV3ForCausalLM"],"text_config":{"hidden_size":1}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := Parse(data, "fuzz")
+		if err != nil {
+			var ce *ConfigError
+			if !errors.As(err, &ce) {
+				t.Fatalf("error %T is not a *ConfigError: %v", err, err)
+			}
+			return
+		}
+		if err := m.Validate(); err != nil {
+			t.Fatalf("Parse returned an invalid model: %v", err)
+		}
+		// The arithmetic must not panic or go negative on anything Parse accepts.
+		total, active := m.Params()
+		if total < 0 || active < 0 || active > total {
+			t.Fatalf("params %v %v", total, active)
+		}
+		_ = m.KVBytes(1<<20, "bf16")
+		_ = m.PrefillFLOPs(4096).Total()
+		_ = m.DecodeFLOPs(4096).Total()
+		_ = m.KVHeadsPerDevice(8)
+	})
+}
