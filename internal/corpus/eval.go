@@ -1,0 +1,190 @@
+package corpus
+
+import (
+	"fmt"
+	"math"
+	"sort"
+)
+
+// Prediction is a predictor's answer for one case, in the case's metric.
+// Low and High bound Value from the uncertainty of the inputs; both zero
+// means no band. Detail is whatever the predictor wants shown; it is
+// written into the JSON report and must marshal.
+type Prediction struct {
+	Value, Low, High float64
+	Detail           any
+}
+
+// Predictor predicts the metric of a case.
+type Predictor interface {
+	Predict(c *Case) (Prediction, error)
+}
+
+// PredictorFunc adapts a function to [Predictor].
+type PredictorFunc func(c *Case) (Prediction, error)
+
+// Predict calls f(c).
+func (f PredictorFunc) Predict(c *Case) (Prediction, error) { return f(c) }
+
+// Result is one case of a [Report]. Predicted, Error, Low and High are nil
+// when the case could not be predicted; Reason then says why.
+type Result struct {
+	ID        string   `json:"id"`
+	Metric    string   `json:"metric"`
+	Measured  float64  `json:"measured"`
+	Predicted *float64 `json:"predicted"`
+	// Error is Predicted/Measured − 1.
+	Error  *float64 `json:"error"`
+	Low    *float64 `json:"low"`
+	High   *float64 `json:"high"`
+	Reason string   `json:"reason,omitempty"`
+	// InBand reports Low <= Measured <= High.
+	InBand bool   `json:"in_band"`
+	Chip   string `json:"chip"`
+	Vendor string `json:"vendor,omitempty"`
+	Claim  string `json:"claim,omitempty"`
+	Detail any    `json:"detail,omitempty"`
+}
+
+// AbsError is |Error|, or 1.0 for a failed case (the convention the
+// summary uses).
+func (r *Result) AbsError() float64 {
+	if r.Error == nil {
+		return 1
+	}
+	return math.Abs(*r.Error)
+}
+
+// Summary aggregates a set of results. Failed cases count in N, with an
+// absolute error of 1.0; WithinBand and Within25Pct are fractions of N.
+type Summary struct {
+	N              int     `json:"n"`
+	Failed         int     `json:"failed"`
+	MedianAbsError float64 `json:"median_abs_error"`
+	MAPE           float64 `json:"mape"`
+	WithinBand     float64 `json:"within_band"`
+	Within25Pct    float64 `json:"within_25pct"`
+}
+
+// Report is the outcome of [Evaluate]. Its JSON form is the spec's
+// `ersatz validate --json` object.
+type Report struct {
+	Cases   []Result `json:"cases"`
+	Summary Summary  `json:"summary"`
+	// ByMetric, ByClaim and ByVendor summarise subsets. ByVendor is
+	// filled by [Report.SetVendors].
+	ByMetric map[string]Summary `json:"by_metric,omitempty"`
+	ByClaim  map[string]Summary `json:"by_claim,omitempty"`
+	ByVendor map[string]Summary `json:"by_vendor,omitempty"`
+}
+
+// Evaluate predicts every case with p and compares the prediction with the
+// measured figure. It never drops a case: one that cannot be predicted is
+// kept with a Reason and counts as a failure.
+func Evaluate(cases []Case, p Predictor) *Report {
+	r := &Report{Cases: make([]Result, 0, len(cases))}
+	for i := range cases {
+		r.Cases = append(r.Cases, evaluate(&cases[i], p))
+	}
+	r.Summary = Summarize(r.Cases)
+	r.ByMetric = groupBy(r.Cases, func(x *Result) string { return x.Metric })
+	r.ByClaim = groupBy(r.Cases, func(x *Result) string { return x.Claim })
+	return r
+}
+
+func evaluate(c *Case, p Predictor) (res Result) {
+	res = Result{ID: c.ID, Metric: c.Metric, Measured: c.Measured, Chip: c.Chip, Claim: c.Claim}
+	if !(c.Measured > 0) {
+		res.Reason = "case has no measured value"
+		return res
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			res = Result{ID: c.ID, Metric: c.Metric, Measured: c.Measured, Chip: c.Chip, Claim: c.Claim,
+				Reason: fmt.Sprintf("predictor panicked: %v", v)}
+		}
+	}()
+	pred, err := p.Predict(c)
+	if err != nil {
+		res.Reason = err.Error()
+		return res
+	}
+	res.Detail = pred.Detail
+	if math.IsNaN(pred.Value) || math.IsInf(pred.Value, 0) || pred.Value <= 0 {
+		res.Reason = fmt.Sprintf("predictor returned %g, want a finite value > 0", pred.Value)
+		return res
+	}
+	v, e := pred.Value, pred.Value/c.Measured-1
+	res.Predicted, res.Error = &v, &e
+	if pred.Low != 0 || pred.High != 0 {
+		lo, hi := pred.Low, pred.High
+		res.Low, res.High = &lo, &hi
+		res.InBand = lo <= c.Measured && c.Measured <= hi
+	}
+	return res
+}
+
+// Summarize computes the summary of a set of results.
+func Summarize(rs []Result) Summary {
+	s := Summary{N: len(rs)}
+	if s.N == 0 {
+		return s
+	}
+	abs := make([]float64, 0, len(rs))
+	var sum float64
+	var band, w25 int
+	for i := range rs {
+		r := &rs[i]
+		a := r.AbsError()
+		abs = append(abs, a)
+		sum += a
+		if r.Error == nil {
+			s.Failed++
+			continue
+		}
+		if r.InBand {
+			band++
+		}
+		if a <= 0.25 {
+			w25++
+		}
+	}
+	sort.Float64s(abs)
+	if n := len(abs); n%2 == 1 {
+		s.MedianAbsError = abs[n/2]
+	} else {
+		s.MedianAbsError = (abs[n/2-1] + abs[n/2]) / 2
+	}
+	s.MAPE = sum / float64(s.N)
+	s.WithinBand = float64(band) / float64(s.N)
+	s.Within25Pct = float64(w25) / float64(s.N)
+	return s
+}
+
+func groupBy(rs []Result, key func(*Result) string) map[string]Summary {
+	groups := map[string][]Result{}
+	for i := range rs {
+		k := key(&rs[i])
+		if k == "" {
+			k = "unknown"
+		}
+		groups[k] = append(groups[k], rs[i])
+	}
+	out := make(map[string]Summary, len(groups))
+	for k, g := range groups {
+		out[k] = Summarize(g)
+	}
+	return out
+}
+
+// SetVendors records each case's vendor, as vendorOf(chip) gives it, and
+// fills ByVendor. An empty vendor is reported as "unknown".
+func (r *Report) SetVendors(vendorOf func(chip string) string) {
+	if vendorOf == nil {
+		return
+	}
+	for i := range r.Cases {
+		r.Cases[i].Vendor = vendorOf(r.Cases[i].Chip)
+	}
+	r.ByVendor = groupBy(r.Cases, func(x *Result) string { return x.Vendor })
+}
