@@ -126,6 +126,19 @@ func (e *FieldError) Error() string {
 
 var vendors = map[string]bool{"nvidia": true, "huawei": true, "cambricon": true, "kunlunxin": true, "hygon": true, "amd": true}
 
+// AvailabilityStatuses lists the statuses an Availability entry may take.
+var AvailabilityStatuses = []string{"available", "licence-required", "banned", "discouraged", "case-by-case", "risk"}
+
+var availabilityStatuses = func() map[string]bool {
+	m := map[string]bool{}
+	for _, s := range AvailabilityStatuses {
+		m[s] = true
+	}
+	return m
+}()
+
+var topologies = map[string]bool{"switch": true, "mesh": true, "ring": true, "pcie": true}
+
 // Validate checks that every chip and node is complete and that every
 // number cites a known source with a known confidence tier.
 func (cat *Catalog) Validate() error {
@@ -184,6 +197,12 @@ func (cat *Catalog) Validate() error {
 			if a.Date == "" {
 				return &FieldError{Field: af + ".date", Msg: "required"}
 			}
+			if a.Jurisdiction == "" {
+				return &FieldError{Field: af + ".jurisdiction", Msg: "required"}
+			}
+			if !availabilityStatuses[a.Status] {
+				return &FieldError{Field: af + ".status", Value: a.Status, Msg: "want available, licence-required, banned, discouraged, case-by-case or risk"}
+			}
 		}
 	}
 	nodeIDs := map[string]bool{}
@@ -202,6 +221,9 @@ func (cat *Catalog) Validate() error {
 		}
 		if _, ok := cat.Sources[nd.Source]; !ok {
 			return &FieldError{Field: f + ".source", Value: nd.Source, Msg: "want a key of sources"}
+		}
+		if nd.Topology != "" && !topologies[nd.Topology] {
+			return &FieldError{Field: f + ".topology", Value: nd.Topology, Msg: "want switch, mesh, ring or pcie"}
 		}
 		for _, id := range nd.Chips {
 			if !ids[strings.ToLower(id)] {
