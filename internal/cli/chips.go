@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"ersatz/internal/hardware"
@@ -27,6 +28,7 @@ func runChips(e *env, args []string) error {
 			chips = append(chips, c)
 		}
 	}
+	sort.SliceStable(chips, func(i, j int) bool { return vendorRank(chips[i].Vendor) < vendorRank(chips[j].Vendor) })
 	if len(chips) == 0 {
 		return fmt.Errorf("--vendor %q: no chips; want one of nvidia, huawei, cambricon, kunlunxin, hygon, amd", *vendor)
 	}
@@ -34,17 +36,23 @@ func runChips(e *env, args []string) error {
 		return report.WriteJSON(e.stdout, chipsView(cat, chips))
 	}
 	t := &report.Table{
-		Header: []string{"chip", "vendor", "status", "bf16", "fp8", "int8", "fp4", "mem GB", "TB/s", "up GB/s/dir", "W", "launch", "conf"},
-		Right:  map[int]bool{3: true, 4: true, 5: true, 6: true, 7: true, 8: true, 9: true, 10: true},
+		Header: []string{"chip", "vendor", "status", "bf16", "fp8", "int8", "fp4", "mem GB", "TB/s", "up GB/s/dir", "W", "launch", "conf", "$/h"},
+		Right:  map[int]bool{3: true, 4: true, 5: true, 6: true, 7: true, 8: true, 9: true, 10: true, 13: true},
 	}
 	for _, c := range chips {
 		t.Add(c.ID, c.Vendor, c.Status,
 			tflops(c, hardware.BF16), tflops(c, hardware.FP8), tflops(c, hardware.INT8), tflops(c, hardware.FP4),
-			val(c.MemoryGB), val(c.MemoryTBps), val(c.ScaleUpGBpsPerDir), val(c.PowerW), c.Launch, weakest(c))
+			val(c.MemoryGB), val(c.MemoryTBps), val(c.ScaleUpGBpsPerDir), val(c.PowerW), c.Launch, weakest(c), val(c.RentUSDPerHour))
 	}
 	t.Notes = []string{"Dense TFLOPS per package (TOPS for int8); – means the chip cannot run that precision.",
-		"conf is the weakest confidence among the chip's numbers; `ersatz chips --json` gives each number's source."}
+		"$/h is an estimated rental price per chip-hour.",
+		"conf is the weakest confidence among the chip's performance numbers (prices aside); `ersatz chips --json` gives each number's source."}
 	return t.WriteText(e.stdout)
+}
+
+// vendorRank orders the table: NVIDIA, the Chinese vendors, AMD.
+func vendorRank(v string) int {
+	return strings.Index("nvidia huawei cambricon kunlunxin hygon amd", v)
 }
 
 func tflops(c *hardware.Chip, p hardware.Precision) string {
@@ -66,7 +74,10 @@ func val(v *hardware.Value) string {
 func weakest(c *hardware.Chip) string {
 	rank := map[hardware.Confidence]int{hardware.Datasheet: 0, hardware.Paper: 1, hardware.Press: 2, hardware.Estimate: 3}
 	w := hardware.Datasheet
-	for _, v := range c.Values() {
+	for name, v := range c.Values() {
+		if name == "price_usd" || name == "rent_usd_per_hour" {
+			continue // prices are estimates almost everywhere; conf is about performance
+		}
 		if rank[v.Confidence] > rank[w] {
 			w = v.Confidence
 		}

@@ -13,10 +13,11 @@ import (
 // core packages do no I/O and read no clock or global randomness; they
 // import only packages of a lower layer.
 var layers = map[string]int{
-	"units": 0, "report": 3,
-	"hardware": 1, "model": 1, "kvcache": 1, "workload": 1,
-	"fit": 2, "perf": 2, "sim": 2, "corpus": 2, "policy": 2,
-	"predict": 3, "plan": 4, "cli": 5,
+	"units": 0, "report": 1,
+	"hardware": 1, "kvcache": 1,
+	"model": 2, "workload": 2, "policy": 2, "corpus": 2,
+	"fit": 3, "sim": 3,
+	"perf": 4, "predict": 5, "plan": 6, "cli": 7,
 }
 
 var core = map[string]bool{"units": true, "hardware": true, "model": true, "kvcache": true, "workload": true,
