@@ -36,10 +36,11 @@ var commands map[string]command
 
 func init() {
 	commands = map[string]command{
-		"chips":  {"list the accelerator catalog", runChips},
-		"nodes":  {"list nodes and supernodes", runNodes},
-		"models": {"list the model catalog", runModels},
-		"fit":    {"check whether a model fits on chips, and how much KV cache is left", runFit},
+		"chips":    {"list the accelerator catalog", runChips},
+		"nodes":    {"list nodes and supernodes", runNodes},
+		"models":   {"list the model catalog", runModels},
+		"fit":      {"check whether a model fits on chips, and how much KV cache is left", runFit},
+		"simulate": {"simulate serving under synthetic load or a trace: queues, tails, goodput", runSimulate},
 	}
 }
 

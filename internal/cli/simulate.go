@@ -1,0 +1,300 @@
+package cli
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+
+	"ersatz/internal/perf"
+	"ersatz/internal/report"
+	"ersatz/internal/serving"
+	"ersatz/internal/sim"
+	"ersatz/internal/workload"
+)
+
+// engineFlags are the serving-engine settings shared by simulate and plan.
+type engineFlags struct {
+	engine         string
+	specTokens     int
+	specAcceptance float64
+}
+
+func (f *engineFlags) register(fs interface {
+	StringVar(*string, string, string, string)
+	IntVar(*int, string, int, string)
+	Float64Var(*float64, string, float64, string)
+}) {
+	fs.StringVar(&f.engine, "engine", "vllm", "serving engine: vllm, sglang, trtllm, mindie or other (sets scheduler defaults and host overheads)")
+	fs.IntVar(&f.specTokens, "spec-tokens", 0, "speculative decoding: draft tokens per step (MTP or EAGLE); 0 disables")
+	fs.Float64Var(&f.specAcceptance, "spec-acceptance", 0.7, "speculative decoding: probability each draft token is accepted")
+}
+
+func (f *engineFlags) parse() (perf.Engine, *perf.Speculative, error) {
+	var e perf.Engine
+	switch f.engine {
+	case "vllm", "sglang", "trtllm", "mindie", "other":
+		e = perf.Engine(f.engine)
+	default:
+		return "", nil, usagef("--engine %q: want vllm, sglang, trtllm, mindie or other", f.engine)
+	}
+	if f.specTokens < 0 {
+		return "", nil, usagef("--spec-tokens %d: want 0 or more", f.specTokens)
+	}
+	if f.specTokens == 0 {
+		return e, nil, nil
+	}
+	if f.specAcceptance < 0 || f.specAcceptance > 1 {
+		return "", nil, usagef("--spec-acceptance %g: want a probability in [0, 1]", f.specAcceptance)
+	}
+	return e, &perf.Speculative{Method: "mtp", DraftTokens: f.specTokens, Acceptance: f.specAcceptance}, nil
+}
+
+// instance builds the performance model of the resolved deployment.
+func (r *resolved) instance(e perf.Engine, spec *perf.Speculative) (*perf.Instance, error) {
+	node, err := r.cat.NodeOf(r.chip)
+	if err != nil {
+		return nil, err
+	}
+	return perf.New(perf.Deployment{
+		Model: r.model, Chip: r.chip, Node: node,
+		Weights: r.weights, Activations: r.acts, KV: r.kv,
+		TP: r.layout.TP, PP: r.layout.PP, EP: r.layout.EP, DP: r.layout.DP,
+		Engine: e, Speculative: spec,
+	}, nil)
+}
+
+func runSimulate(e *env, args []string) error {
+	fs := newFlags(e, "simulate", "--model M --chip C --chips N (--rate R | --trace FILE) [--replicas N] [--json] [--records FILE]")
+	var d deployFlags
+	d.catalogs.register(fs)
+	d.register(fs)
+	var eng engineFlags
+	eng.register(fs)
+	var tr trafficFlags
+	tr.register(fs, 1000)
+	replicas := fs.Int("replicas", 1, "replicas behind the router (the decode pool when disaggregated)")
+	router := fs.String("router", "least-outstanding", "router: round-robin, least-outstanding, least-kv or prefix-affinity")
+	maxSeqs := fs.Int("max-num-seqs", 0, "sequences per step at most (default: the engine's)")
+	maxTokens := fs.Int("max-num-batched-tokens", 0, "token budget per step (default: the engine's)")
+	block := fs.Int("block-size", 16, "KV block size in tokens")
+	prefixCache := fs.Bool("prefix-caching", false, "share cached prompt blocks (needs a trace with block hashes or --prefix-groups)")
+	prefillReplicas := fs.Int("prefill-replicas", 0, "disaggregate: this many prefill replicas feed the decode pool")
+	prefillChip := fs.String("prefill-chip", "", "chip of the prefill pool (default: --chip)")
+	prefillTP := fs.Int("prefill-tp", 0, "tensor-parallel degree of a prefill instance (default: --tp)")
+	linkGBps := fs.Float64("link-gbps", 0, "KV-transfer bandwidth per prefill replica, GB/s per direction (default: the prefill chips' scale-out share)")
+	var ttft, tpot durationFlag
+	fs.Var(&ttft, "ttft-slo", "TTFT target for goodput, e.g. 2s")
+	fs.Var(&tpot, "tpot-slo", "TPOT target for goodput, e.g. 100ms")
+	seed := fs.Uint64("seed", 1, "random seed; the same seed gives the same records")
+	records := fs.String("records", "", "write one JSON line per request to this file as requests finish")
+	asJSON := fs.Bool("json", false, "print the summary as JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	r, err := d.resolve(e)
+	if err != nil {
+		return err
+	}
+	engine, spec, err := eng.parse()
+	if err != nil {
+		return err
+	}
+	rt, err := sim.ParseRouter(*router)
+	if err != nil {
+		return usagef("--router: %v", err)
+	}
+	in, err := r.instance(engine, spec)
+	if err != nil {
+		return err
+	}
+	dep := serving.Deployment{
+		Pool: serving.Pool{Instance: in, Replicas: *replicas, Router: rt, MaxNumSeqs: *maxSeqs,
+			MaxNumBatchedTokens: *maxTokens, BlockTokens: *block, PrefixCaching: *prefixCache},
+		SLO: sim.SLO{TTFTS: float64(ttft), TPOTS: float64(tpot)},
+	}
+	if *prefillReplicas > 0 {
+		pd := d
+		if *prefillChip != "" {
+			pd.chip = *prefillChip
+		}
+		if *prefillTP != 0 {
+			pd.tp, pd.chips = *prefillTP, 0
+		}
+		pr, err := pd.resolve(e)
+		if err != nil {
+			return fmt.Errorf("prefill pool: %w", err)
+		}
+		pin, err := pr.instance(engine, nil)
+		if err != nil {
+			return fmt.Errorf("prefill pool: %w", err)
+		}
+		dep.Prefill = &serving.Pool{Instance: pin, Replicas: *prefillReplicas, Router: rt,
+			MaxNumBatchedTokens: *maxTokens, BlockTokens: *block, PrefixCaching: *prefixCache}
+		link := *linkGBps * 1e9
+		if link == 0 {
+			link = float64(pr.chip.ScaleOutPerDir()) * float64(pr.layout.Devices()) / float64(max(pr.chip.Dies, 1))
+		}
+		dep.LinkBytesPerS = link
+	} else if *prefillChip != "" || *prefillTP != 0 {
+		return usagef("--prefill-chip and --prefill-tp need --prefill-replicas")
+	}
+	maxContext := tr.input + tr.output
+	if tr.lengths != "fixed" {
+		maxContext = int(float64(maxContext) * (1 + 2*tr.lengthCV))
+	}
+	cfg, err := serving.Config(dep, nil, maxContext)
+	if err != nil {
+		return err
+	}
+	rng := rand.New(rand.NewPCG(*seed, *seed^0x9e3779b97f4a7c15))
+	src, closeTrace, err := tr.source(rng, *block)
+	if err != nil {
+		return err
+	}
+	defer closeTrace()
+
+	// Stop admitting requests on an interrupt; the simulation drains what
+	// is in flight and everything written so far stays written.
+	var stop atomic.Bool
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		if _, ok := <-sigs; ok {
+			stop.Store(true)
+		}
+	}()
+	src = &stoppable{Source: src, stop: &stop}
+
+	bar := newProgress(e.stderr, tr.requests)
+	var sink sim.RecordSink = sim.RecordFunc(func(*sim.Record) { bar.add(1) })
+	var rec *recordWriter
+	if *records != "" {
+		f, err := os.Create(*records)
+		if err != nil {
+			return fmt.Errorf("--records: %w", err)
+		}
+		defer f.Close()
+		rec = &recordWriter{w: bufio.NewWriterSize(f, 1<<16), bar: bar}
+		sink = rec
+	}
+	sum, err := sim.Run(cfg, src, rng, sink)
+	bar.finish()
+	if rec != nil {
+		if ferr := rec.flush(); ferr != nil && err == nil {
+			err = fmt.Errorf("--records: %w", ferr)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if stop.Load() {
+		fmt.Fprintln(e.stderr, "ersatz simulate: interrupted; the summary covers the requests admitted before the signal")
+	}
+	if *asJSON {
+		return report.WriteJSON(e.stdout, sum)
+	}
+	return writeSimSummary(e.stdout, r, in, dep, sum)
+}
+
+// stoppable ends a source early once stop is set.
+type stoppable struct {
+	workload.Source
+	stop *atomic.Bool
+}
+
+func (s *stoppable) Next(r *workload.Request) bool {
+	return !s.stop.Load() && s.Source.Next(r)
+}
+
+// recordWriter streams records as JSON lines. Lines reach the file as the
+// buffer fills, so a killed run keeps every line written before.
+type recordWriter struct {
+	w   *bufio.Writer
+	buf []byte
+	err error
+	bar *progress
+}
+
+type recordLine struct {
+	*sim.Record
+	TTFTS float64 `json:"ttft_s"`
+	TPOTS float64 `json:"tpot_s"`
+	E2ES  float64 `json:"e2e_s"`
+}
+
+func (rw *recordWriter) Record(r *sim.Record) {
+	rw.bar.add(1)
+	if rw.err != nil {
+		return
+	}
+	line := recordLine{Record: r, TTFTS: r.TTFTS(), TPOTS: r.TPOTS(), E2ES: r.E2ES()}
+	rw.buf, rw.err = appendJSON(rw.buf[:0], line)
+	if rw.err == nil {
+		_, rw.err = rw.w.Write(rw.buf)
+	}
+}
+
+func (rw *recordWriter) flush() error {
+	if rw.err != nil {
+		return rw.err
+	}
+	return rw.w.Flush()
+}
+
+func appendJSON(dst []byte, v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return dst, err
+	}
+	return append(append(dst, b...), '\n'), nil
+}
+
+func writeSimSummary(w io.Writer, r *resolved, in *perf.Instance, dep serving.Deployment, s *sim.Summary) error {
+	fmt.Fprintf(w, "%s on %d × %d × %s (%s), weights %s, KV %s",
+		r.model.ID, dep.Pool.Replicas, int(in.Chips()), r.chip.ID, r.layout, r.weights, r.kv)
+	if dep.Prefill != nil {
+		p := dep.Prefill.Instance
+		fmt.Fprintf(w, "; prefill %d × %d × %s, KV link %.0f GB/s", dep.Prefill.Replicas, int(p.Chips()), p.Deployment().Chip.ID, dep.LinkBytesPerS/1e9)
+	}
+	fmt.Fprintf(w, "\nrequests %d: finished %d, rejected %d, preemptions %d, over %.1f s simulated\n",
+		s.Requests, s.Finished, s.Rejected, s.Preemptions, s.DurationS)
+	t := &report.Table{Header: []string{"latency", "mean", "p50", "p90", "p99", "max"}, Right: map[int]bool{1: true, 2: true, 3: true, 4: true, 5: true}}
+	for _, row := range []struct {
+		name string
+		d    sim.Dist
+	}{{"TTFT", s.TTFT}, {"TPOT", s.TPOT}, {"ITL", s.ITL}, {"E2E", s.E2E}, {"KV transfer", s.Transfer}} {
+		if row.d.Count == 0 {
+			continue
+		}
+		t.Add(row.name, ms(row.d.MeanS), ms(row.d.P50S), ms(row.d.P90S), ms(row.d.P99S), ms(row.d.MaxS))
+	}
+	t.Notes = []string{"milliseconds"}
+	if err := t.WriteText(w); err != nil {
+		return err
+	}
+	chips := float64(dep.Pool.Replicas) * in.Chips()
+	if dep.Prefill != nil {
+		chips += float64(dep.Prefill.Replicas) * dep.Prefill.Instance.Chips()
+	}
+	fmt.Fprintf(w, "throughput: %s output tok/s (%s per chip), %s total tok/s\n",
+		report.Num(s.OutputTokPerS, 4), report.Num(s.OutputTokPerS/chips, 4), report.Num(s.TotalTokPerS, 4))
+	if dep.SLO.TTFTS > 0 || dep.SLO.TPOTS > 0 {
+		fmt.Fprintf(w, "goodput: %.3g req/s meet the SLO (%d of %d finished)\n", s.GoodputReqPerS, s.Good, s.Finished)
+	}
+	fmt.Fprintf(w, "KV cache use: mean %.0f%%, max %.0f%%; queue: mean %.1f, max %d; in system: mean %.1f\n",
+		s.KVUseMean*100, s.KVUseMax*100, s.QueueMean, s.QueueMax, s.InSystemMean)
+	if s.CachedTokens > 0 {
+		fmt.Fprintf(w, "prefix cache: %s prompt tokens served from cache (%.0f%% of input)\n",
+			report.Num(float64(s.CachedTokens), 4), 100*float64(s.CachedTokens)/float64(max(s.InputTokens, 1)))
+	}
+	return nil
+}
+
+func ms(s float64) string { return report.Num(s*1e3, 4) }
