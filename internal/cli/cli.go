@@ -40,6 +40,7 @@ func init() {
 		"nodes":    {"list nodes and supernodes", runNodes},
 		"models":   {"list the model catalog", runModels},
 		"fit":      {"check whether a model fits on chips, and how much KV cache is left", runFit},
+		"plan":     {"find the cheapest deployment that meets latency targets under a policy, and what each ban costs", runPlan},
 		"simulate": {"simulate serving under synthetic load or a trace: queues, tails, goodput", runSimulate},
 	}
 }

@@ -1,0 +1,205 @@
+// Package plan searches for the cheapest deployment of a model that
+// carries a traffic within latency targets, chip by chip, under a purchase
+// policy, and sets the best plan under the policy beside the best without
+// it so the cost of each ban shows.
+//
+// The search is filter-then-score, as the Kubernetes scheduler does it:
+// every candidate (chip, precision, instance shape, batch) is screened with
+// the analytic performance model, a rejected one keeps its reason (does not
+// fit, misses TPOT, misses TTFT, over budget, not allowed), and the best few
+// per chip are verified with the discrete-event simulator on the same
+// traffic. Nothing here does I/O; the caller renders the Result.
+package plan
+
+import (
+	"ersatz/internal/hardware"
+	"ersatz/internal/model"
+	"ersatz/internal/perf"
+	"ersatz/internal/policy"
+	"ersatz/internal/workload"
+)
+
+// Objective is what "best" minimises.
+type Objective string
+
+// Objectives.
+const (
+	MinCost  Objective = "cost"  // dollars per hour
+	MinChips Objective = "chips" // chips in all
+	MinPower Objective = "power" // kilowatts at the wall
+)
+
+// Traffic is the load to carry: a mean request and an arrival rate.
+type Traffic struct {
+	RatePerS     float64 `json:"rate_per_s"`
+	InputTokens  float64 `json:"input_tokens"`
+	OutputTokens float64 `json:"output_tokens"`
+	PrefixHit    float64 `json:"prefix_cache_hit,omitempty"`
+	// Source, when set, replays requests (a trace or a generator) in the
+	// verification simulation; otherwise Poisson arrivals of fixed-length
+	// requests at RatePerS are simulated.
+	Source func() (workload.Source, error) `json:"-"`
+}
+
+// SLO is a latency target at a percentile (50, 90 or 99).
+type SLO struct {
+	TTFTS      float64 `json:"ttft_s,omitempty"`
+	TPOTS      float64 `json:"tpot_s,omitempty"`
+	Percentile float64 `json:"percentile"`
+}
+
+// Request is one planning question.
+type Request struct {
+	Model   *model.Model
+	Catalog *hardware.Catalog
+	// Chips narrows the candidates; empty means the whole catalog.
+	Chips          []*hardware.Chip
+	Traffic        Traffic
+	SLO            SLO
+	Policy         policy.Set
+	IncludeRoadmap bool
+	Objective      Objective
+	Costs          Costs
+	// Headroom is spare capacity on top of the mean rate (0.2 = 20%), so
+	// bursts do not push latency past the target.
+	Headroom float64
+	// BudgetUSDPerHour rejects plans that cost more; 0 means no budget.
+	BudgetUSDPerHour float64
+	// Precisions narrows the weight precisions tried; empty means every
+	// precision the chip runs, int4 excepted (its quality loss is the
+	// user's call, so it is only tried when named).
+	Precisions []hardware.Precision
+	Engine     perf.Engine
+	Params     *perf.Params
+	// Verify is how many of the best plans per chip the simulator checks
+	// (0 skips verification); VerifyRequests bounds each simulation.
+	Verify         int
+	VerifyRequests int
+	Seed           uint64
+	// Progress, when set, is told how many chips are done.
+	Progress func(done, total int) `json:"-"`
+}
+
+// Plan is one deployment that carries the traffic.
+type Plan struct {
+	Chip     string `json:"chip"`
+	Vendor   string `json:"vendor"`
+	Node     string `json:"node"`
+	Serving  string `json:"serving"` // aggregated | disaggregated
+	Weights  string `json:"weights"`
+	KVCache  string `json:"kv_cache"`
+	Layout   string `json:"layout"` // of one instance (the decode instance when disaggregated)
+	Devices  int    `json:"devices_per_instance"`
+	Replicas int    `json:"replicas"`
+	// Disaggregated serving: the prefill pool (same chip and precision).
+	PrefillLayout   string `json:"prefill_layout,omitempty"`
+	PrefillReplicas int    `json:"prefill_replicas,omitempty"`
+
+	ChipsTotal int     `json:"chips"`
+	Nodes      int     `json:"nodes"`
+	Batch      float64 `json:"batch"` // decode sequences per instance at the planned load
+	// Latency at the SLO percentile, predicted, with the band from the
+	// inputs' uncertainty.
+	TTFTS     float64 `json:"ttft_s"`
+	TPOTS     float64 `json:"tpot_s"`
+	TTFTLowS  float64 `json:"ttft_low_s"`
+	TTFTHighS float64 `json:"ttft_high_s"`
+	TPOTLowS  float64 `json:"tpot_low_s"`
+	TPOTHighS float64 `json:"tpot_high_s"`
+
+	OutputTPSPerChip float64 `json:"output_tokens_per_s_per_chip"`
+	PowerKW          float64 `json:"power_kw"`
+	CostUSDPerHour   float64 `json:"cost_usd_per_hour"`
+	USDPerMTokens    float64 `json:"usd_per_million_output_tokens"`
+	CostIsEstimate   bool    `json:"cost_is_estimate"`
+	// Binding says what stopped each instance taking more load, and
+	// Bound what dominates its step.
+	Binding string `json:"binding"`
+	Bound   string `json:"bound"`
+	Policy  string `json:"policy"` // the policy decision, e.g. "allow", "review: ..."
+
+	Verified *Verification `json:"verified,omitempty"`
+	score    float64
+}
+
+// Verification is the simulator's check of a plan on the same traffic.
+type Verification struct {
+	Requests int     `json:"requests"`
+	TTFTS    float64 `json:"ttft_s"` // at the SLO percentile
+	TPOTS    float64 `json:"tpot_s"`
+	Meets    bool    `json:"meets_slo"`
+	// AddedReplicas is how many replicas the simulation needed beyond the
+	// analytic count to meet the SLO.
+	AddedReplicas int    `json:"added_replicas"`
+	Note          string `json:"note,omitempty"`
+}
+
+// Rejection is a candidate that failed a filter, kept with its reason.
+type Rejection struct {
+	Chip   string `json:"chip"`
+	Reason string `json:"reason"` // a Reason* constant
+	Detail string `json:"detail"`
+	// Miss is how far the candidate was from passing (1.2 = 20% over the
+	// limit), for finding the nearest miss.
+	Miss float64 `json:"miss,omitempty"`
+}
+
+// Rejection reasons.
+const (
+	ReasonPolicy    = "not allowed by policy"
+	ReasonRoadmap   = "not shipping (roadmap; --include-roadmap)"
+	ReasonPrecision = "precision not supported"
+	ReasonLayout    = "impossible layout"
+	ReasonFit       = "does not fit"
+	ReasonTPOT      = "misses TPOT"
+	ReasonTTFT      = "misses TTFT"
+	ReasonBudget    = "over budget"
+	ReasonCost      = "no price in the catalog"
+)
+
+// ChipResult is the outcome for one chip.
+type ChipResult struct {
+	Chip     string         `json:"chip"`
+	Vendor   string         `json:"vendor"`
+	Decision string         `json:"policy"`
+	Best     *Plan          `json:"best,omitempty"`
+	Others   []*Plan        `json:"alternatives,omitempty"`
+	Rejected map[string]int `json:"rejected"` // counts by reason
+	// Nearest is the closest miss when nothing passed.
+	Nearest *Rejection `json:"nearest_miss,omitempty"`
+	allowed bool
+}
+
+// Impact compares the best plan under the policy with the best without it.
+type Impact struct {
+	Policy       string  `json:"policy"`
+	With         *Plan   `json:"with_policy"`
+	Without      *Plan   `json:"without_policy"`
+	DeltaChips   int     `json:"delta_chips"`
+	DeltaCost    float64 `json:"delta_cost_usd_per_hour"`
+	DeltaPowerKW float64 `json:"delta_power_kw"`
+	DeltaTTFTS   float64 `json:"delta_ttft_s"`
+	DeltaTPOTS   float64 `json:"delta_tpot_s"`
+	CostRatio    float64 `json:"cost_ratio"` // with / without
+}
+
+// Result is the whole answer.
+type Result struct {
+	Model     string        `json:"model"`
+	Traffic   Traffic       `json:"traffic"`
+	SLO       SLO           `json:"slo"`
+	Policy    string        `json:"policy"`
+	Objective Objective     `json:"objective"`
+	Costs     Costs         `json:"costs"`
+	Chips     []*ChipResult `json:"chips"`
+	// Recommended is the best plan the policy allows; nil when none.
+	Recommended *Plan `json:"recommended,omitempty"`
+	// Why explains the recommendation, or why there is none.
+	Why    string  `json:"why"`
+	Impact *Impact `json:"ban_impact,omitempty"`
+	// Candidates counts the points screened; Rejected counts them by reason.
+	Candidates int            `json:"candidates"`
+	Rejected   map[string]int `json:"rejected"`
+	// Estimates lists the inputs that are estimates, for the output to say so.
+	Estimates []string `json:"estimates"`
+}

@@ -1,0 +1,237 @@
+package plan
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"ersatz/internal/hardware"
+	"ersatz/internal/policy"
+)
+
+// Run answers a planning request.
+func Run(req Request) (*Result, error) {
+	if err := req.validate(); err != nil {
+		return nil, err
+	}
+	chips := req.Chips
+	if len(chips) == 0 {
+		chips = req.Catalog.Chips
+	}
+	res := &Result{
+		Model: req.Model.ID, Traffic: req.Traffic, SLO: req.SLO, Policy: req.Policy.ID(),
+		Objective: req.Objective, Costs: req.Costs, Rejected: map[string]int{},
+	}
+	res.Estimates = estimates(req)
+	var searches []*chipSearch
+	for i, c := range chips {
+		s := &chipSearch{req: &req, chip: c, instances: map[*Plan]*instancePair{},
+			res: &ChipResult{Chip: c.ID, Vendor: c.Vendor, Rejected: map[string]int{}}}
+		d := req.Policy.Decide(c)
+		s.res.allowed = d.Allowed()
+		s.res.Decision = d.String()
+		searches = append(searches, s)
+		res.Chips = append(res.Chips, s.res)
+		switch {
+		case c.Status != "shipping" && !req.IncludeRoadmap:
+			s.reject(ReasonRoadmap, fmt.Sprintf("%s is announced for %s", c.ID, c.Launch), 0)
+		default:
+			nodes, err := nodesOf(req.Catalog, c)
+			if err != nil {
+				return nil, err
+			}
+			s.nodes = nodes
+			s.run()
+			if req.Verify > 0 {
+				for _, pl := range s.plans[:min(req.Verify, len(s.plans))] {
+					if err := s.verify(pl); err != nil {
+						return nil, err
+					}
+				}
+				sort.SliceStable(s.plans, func(i, j int) bool { return rank(s.plans[i]) < rank(s.plans[j]) })
+			}
+		}
+		if len(s.plans) > 0 {
+			s.res.Best = s.plans[0]
+			s.res.Best.Policy = string(d.Action)
+			for _, o := range s.plans[1:min(4, len(s.plans))] {
+				s.res.Others = append(s.res.Others, o)
+			}
+		}
+		res.Candidates += s.candidates
+		for k, v := range s.res.Rejected {
+			res.Rejected[k] += v
+		}
+		if !s.res.allowed {
+			res.Rejected[ReasonPolicy]++
+		}
+		if req.Progress != nil {
+			req.Progress(i+1, len(chips))
+		}
+	}
+	var with, without *ChipResult
+	for _, s := range searches {
+		if s.res.Best == nil {
+			continue
+		}
+		if without == nil || rank(s.res.Best) < rank(without.Best) {
+			without = s.res
+		}
+		if s.res.allowed && (with == nil || rank(s.res.Best) < rank(with.Best)) {
+			with = s.res
+		}
+	}
+	sort.SliceStable(res.Chips, func(i, j int) bool {
+		a, b := res.Chips[i], res.Chips[j]
+		if (a.Best == nil) != (b.Best == nil) {
+			return a.Best != nil
+		}
+		if a.Best == nil {
+			return a.Chip < b.Chip
+		}
+		return rank(a.Best) < rank(b.Best)
+	})
+	if with != nil {
+		res.Recommended = with.Best
+	}
+	if with != nil && without != nil && len(req.Policy) > 0 && req.Policy.ID() != "none" {
+		res.Impact = impact(req.Policy, with.Best, without.Best)
+	}
+	res.Why = why(&req, res, with, without, searches)
+	return res, nil
+}
+
+// nodesOf returns the chip's default node first, then every other node
+// that lists it (a 910C ships in Atlas 800 A3 servers and in the
+// CloudMatrix384 supernode).
+func nodesOf(cat *hardware.Catalog, c *hardware.Chip) ([]*hardware.Node, error) {
+	def, err := cat.NodeOf(c)
+	if err != nil {
+		return nil, err
+	}
+	out := []*hardware.Node{def}
+	for _, n := range cat.Nodes {
+		if n == def {
+			continue
+		}
+		for _, id := range n.Chips {
+			if strings.EqualFold(id, c.ID) {
+				out = append(out, n)
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// rank orders plans: verified plans that meet the SLO first, then by score.
+func rank(p *Plan) float64 {
+	if p.Verified != nil && !p.Verified.Meets {
+		return p.score + 1e12
+	}
+	return p.score
+}
+
+func impact(set policy.Set, with, without *Plan) *Impact {
+	im := &Impact{Policy: set.ID(), With: with, Without: without,
+		DeltaChips:   with.ChipsTotal - without.ChipsTotal,
+		DeltaCost:    with.CostUSDPerHour - without.CostUSDPerHour,
+		DeltaPowerKW: with.PowerKW - without.PowerKW,
+		DeltaTTFTS:   with.TTFTS - without.TTFTS,
+		DeltaTPOTS:   with.TPOTS - without.TPOTS,
+	}
+	if without.CostUSDPerHour > 0 {
+		im.CostRatio = with.CostUSDPerHour / without.CostUSDPerHour
+	}
+	return im
+}
+
+// why explains the recommendation, or names the binding constraint and the
+// nearest miss when there is none.
+func why(req *Request, res *Result, with, without *ChipResult, searches []*chipSearch) string {
+	if with != nil {
+		p := with.Best
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s is the %s plan the policy allows: %d chips (%d × %s, %s) at $%.0f/h",
+			p.Chip, objectiveWord(req.Objective), p.ChipsTotal, p.Replicas, p.Layout, p.Weights, p.CostUSDPerHour)
+		if next := runnerUp(res, with); next != nil {
+			fmt.Fprintf(&b, " against $%.0f/h for the next chip, %s", next.CostUSDPerHour, next.Chip)
+		}
+		fmt.Fprintf(&b, ". Each instance is bound by %s; its step is dominated by %s.", p.Binding, p.Bound)
+		return b.String()
+	}
+	allowed := 0
+	for _, s := range searches {
+		if s.res.allowed {
+			allowed++
+		}
+	}
+	if allowed == 0 {
+		msg := fmt.Sprintf("policy %s allows none of the %d candidate chips", req.Policy.ID(), len(searches))
+		if without != nil {
+			msg += fmt.Sprintf("; without it the best plan is %d × %s at $%.0f/h", without.Best.ChipsTotal, without.Best.Chip, without.Best.CostUSDPerHour)
+		}
+		return msg + "."
+	}
+	// Nothing allowed passes: name the most common reason and the nearest miss.
+	counts := map[string]int{}
+	var nearest *Rejection
+	for _, s := range searches {
+		if !s.res.allowed {
+			continue
+		}
+		for k, v := range s.res.Rejected {
+			counts[k] += v
+		}
+		if n := s.res.Nearest; n != nil && (nearest == nil || n.Miss < nearest.Miss) {
+			nearest = n
+		}
+	}
+	top, topN := "", 0
+	for k, v := range counts {
+		if v > topN || v == topN && k < top {
+			top, topN = k, v
+		}
+	}
+	msg := fmt.Sprintf("no allowed chip meets the target; the binding constraint is %q (%d candidates)", top, topN)
+	if nearest != nil {
+		msg += fmt.Sprintf("; nearest miss: %s, %s (%.0f%% over)", nearest.Chip, nearest.Detail, (nearest.Miss-1)*100)
+	}
+	if without != nil && !without.allowed {
+		msg += fmt.Sprintf("; without the policy, %d × %s would do it at $%.0f/h", without.Best.ChipsTotal, without.Best.Chip, without.Best.CostUSDPerHour)
+	}
+	return msg + "."
+}
+
+func runnerUp(res *Result, best *ChipResult) *Plan {
+	for _, c := range res.Chips {
+		if c != best && c.Best != nil && c.allowed {
+			return c.Best
+		}
+	}
+	return nil
+}
+
+func objectiveWord(o Objective) string {
+	switch o {
+	case MinChips:
+		return "fewest-chip"
+	case MinPower:
+		return "lowest-power"
+	}
+	return "cheapest"
+}
+
+// estimates lists the assumptions the output must flag.
+func estimates(req Request) []string {
+	c := req.Costs
+	out := []string{
+		fmt.Sprintf("cost basis %q: chip prices and rents in the catalog are estimates", c.Basis),
+	}
+	if c.Basis == "own" {
+		out = append(out, fmt.Sprintf("amortization %.0f years, server and network +%.0f%% of chip price, electricity $%.3f/kWh, PUE %.2f, chips at %.0f%% of rated power (defaults are estimates; see docs/plan.md)",
+			c.AmortizationYears, c.ServerOverhead*100, c.ElectricityUSDPerKWh, c.PUE, c.Utilization*100))
+	}
+	out = append(out, fmt.Sprintf("headroom %.0f%% over the mean rate", req.Headroom*100))
+	return out
+}

@@ -1,0 +1,372 @@
+package plan
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"ersatz/internal/fit"
+	"ersatz/internal/hardware"
+	"ersatz/internal/perf"
+)
+
+// DefaultHeadroom is the spare capacity a plan keeps over the mean rate.
+const DefaultHeadroom = 0.2
+
+// ladderPoints is how many decode batches the screen tries per instance
+// shape, geometrically spaced from 1 to the largest that fits.
+const ladderPoints = 24
+
+// maxInstanceDevices bounds one instance: wide expert parallelism beyond
+// this is a different kind of deployment (DeepSeek's 144-GPU decode units)
+// that the planner does not propose.
+const maxInstanceDevices = 64
+
+// validate checks the request and fills defaults.
+func (req *Request) validate() error {
+	switch {
+	case req.Model == nil:
+		return errors.New("plan: no model")
+	case req.Catalog == nil:
+		return errors.New("plan: no catalog")
+	case !(req.Traffic.RatePerS > 0) || math.IsInf(req.Traffic.RatePerS, 0):
+		return fmt.Errorf("rate %g: want a positive request rate", req.Traffic.RatePerS)
+	case !(req.Traffic.InputTokens >= 1):
+		return fmt.Errorf("input tokens %g: want at least 1", req.Traffic.InputTokens)
+	case !(req.Traffic.OutputTokens >= 1):
+		return fmt.Errorf("output tokens %g: want at least 1", req.Traffic.OutputTokens)
+	case req.Traffic.PrefixHit < 0 || req.Traffic.PrefixHit >= 1:
+		return fmt.Errorf("prefix cache hit %g: want a fraction in [0, 1)", req.Traffic.PrefixHit)
+	case req.SLO.TTFTS <= 0 && req.SLO.TPOTS <= 0:
+		return errors.New("no latency target: give a TTFT or a TPOT target (e.g. --ttft-p90 2s --tpot-p90 50ms)")
+	case req.SLO.TTFTS < 0 || req.SLO.TPOTS < 0:
+		return errors.New("latency targets must be positive")
+	case req.Headroom < 0 || req.Headroom > 10:
+		return fmt.Errorf("headroom %g: want a fraction in [0, 10]", req.Headroom)
+	case req.BudgetUSDPerHour < 0:
+		return fmt.Errorf("budget %g: want a non-negative $/hour", req.BudgetUSDPerHour)
+	}
+	switch req.SLO.Percentile {
+	case 0:
+		req.SLO.Percentile = 90
+	case 50, 90, 99:
+	default:
+		return fmt.Errorf("percentile %g: want 50, 90 or 99", req.SLO.Percentile)
+	}
+	switch req.Objective {
+	case "":
+		req.Objective = MinCost
+	case MinCost, MinChips, MinPower:
+	default:
+		return fmt.Errorf("objective %q: want cost, chips or power", req.Objective)
+	}
+	if req.Costs == (Costs{}) {
+		req.Costs = DefaultCosts
+	}
+	if err := req.Costs.Validate(); err != nil {
+		return err
+	}
+	if req.Params == nil {
+		req.Params = perf.DefaultParams()
+	}
+	if req.Engine == "" {
+		req.Engine = perf.VLLM
+	}
+	if req.VerifyRequests == 0 {
+		req.VerifyRequests = 2000
+	}
+	return nil
+}
+
+// shape is one instance layout at one precision.
+type shape struct {
+	layout  fit.Layout
+	weights hardware.Precision
+	kv      hardware.Precision
+}
+
+// precisions returns the weight precisions to try on c, and the KV-cache
+// precision that goes with each: 8-bit KV where the chip computes in fp8,
+// 16-bit otherwise.
+func (req *Request) precisions(c *hardware.Chip) []shape {
+	sixteen := hardware.BF16
+	if !c.Runs(hardware.BF16) {
+		sixteen = hardware.FP16
+	}
+	want := req.Precisions
+	if len(want) == 0 {
+		want = []hardware.Precision{hardware.BF16, hardware.FP8, hardware.INT8, hardware.FP4}
+	}
+	var out []shape
+	seen := map[hardware.Precision]bool{}
+	for _, p := range want {
+		if p == hardware.BF16 || p == hardware.FP16 {
+			p = sixteen
+		}
+		runs := c.Runs(p) || p == hardware.INT4 && (c.Runs(hardware.INT8) || c.Runs(sixteen))
+		if !runs || seen[p] {
+			continue
+		}
+		// int8 is tried only where the chip has no fp8: where it has
+		// both, fp8 serves the same purpose with less quality risk.
+		if p == hardware.INT8 && c.Runs(hardware.FP8) && len(req.Precisions) == 0 {
+			continue
+		}
+		seen[p] = true
+		kv := sixteen
+		if (p == hardware.FP8 || p == hardware.FP4) && c.Runs(hardware.FP8) {
+			kv = hardware.FP8
+		}
+		out = append(out, shape{weights: p, kv: kv})
+	}
+	return out
+}
+
+// layouts enumerates instance shapes for m on c in node: devices in powers
+// of two up to the node's scale-up domain (a pipeline may span up to 4
+// domains), tensor parallelism inside the domain, and for MoE models expert
+// parallelism and attention data parallelism as wide as the tensor group.
+// A mixture of experts may also spread wider than the domain with data-
+// parallel attention, its all-to-all crossing the scale-out network, as
+// wide-EP deployments do.
+func layouts(c *hardware.Chip, node *hardware.Node, m interface{ MoE() bool }) []fit.Layout {
+	dies := max(c.Dies, 1)
+	domain := 8 * dies
+	if node != nil {
+		domain = node.ScaleUpDomain * dies
+	}
+	var out []fit.Layout
+	for tp := dies; tp <= maxInstanceDevices; tp *= 2 {
+		if tp > domain {
+			if m.MoE() {
+				out = append(out, fit.Layout{TP: tp, PP: 1, EP: tp, DP: tp})
+			}
+			continue
+		}
+		for _, pp := range []int{1, 2, 4} {
+			if tp*pp > maxInstanceDevices || (pp > 1 && tp < min(domain, maxInstanceDevices)) {
+				continue // pipelines only once tensor parallelism fills the domain
+			}
+			out = append(out, fit.Layout{TP: tp, PP: pp, EP: 1, DP: 1})
+			if m.MoE() && tp > 1 {
+				out = append(out, fit.Layout{TP: tp, PP: pp, EP: tp, DP: 1}, fit.Layout{TP: tp, PP: pp, EP: tp, DP: tp})
+			}
+		}
+	}
+	return out
+}
+
+// chipSearch is the state of one chip's search.
+type chipSearch struct {
+	req        *Request
+	chip       *hardware.Chip
+	nodes      []*hardware.Node // every node that holds the chip
+	node       *hardware.Node   // the one being searched
+	hourly     float64
+	estimate   bool
+	costErr    error
+	res        *ChipResult
+	candidates int
+	plans      []*Plan
+	instances  map[*Plan]*instancePair
+}
+
+// instancePair keeps the perf instances behind a plan for verification.
+type instancePair struct {
+	mixed, prefill *perf.Instance
+	node           *hardware.Node
+	hourly         float64
+}
+
+func (s *chipSearch) reject(reason, detail string, miss float64) {
+	s.res.Rejected[reason]++
+	if miss > 0 && (s.res.Nearest == nil || miss < s.res.Nearest.Miss) {
+		s.res.Nearest = &Rejection{Chip: s.chip.ID, Reason: reason, Detail: detail, Miss: miss}
+	}
+}
+
+func (s *chipSearch) run() {
+	req := s.req
+	w := perf.Workload{InputTokens: req.Traffic.InputTokens, OutputTokens: req.Traffic.OutputTokens, PrefixHit: req.Traffic.PrefixHit}
+	shapes := req.precisions(s.chip)
+	if len(shapes) == 0 {
+		s.reject(ReasonPrecision, fmt.Sprintf("%s runs none of the precisions asked (it runs %s)", s.chip.ID, strings.Join(s.chip.PrecisionNames(), ", ")), 0)
+		return
+	}
+	for _, node := range s.nodes {
+		s.node = node
+		s.hourly, s.estimate, s.costErr = req.Costs.ChipHourly(s.chip, node)
+		if s.costErr != nil {
+			s.reject(ReasonCost, s.costErr.Error(), 0)
+			continue
+		}
+		for _, sh := range shapes {
+			for _, l := range layouts(s.chip, node, req.Model) {
+				s.candidates++
+				if err := fit.CheckLayout(req.Model, l); err != nil {
+					s.reject(ReasonLayout, err.Error(), 0)
+					continue
+				}
+				in, err := perf.New(perf.Deployment{
+					Model: req.Model, Chip: s.chip, Node: node,
+					Weights: sh.weights, KV: sh.kv,
+					TP: l.TP, PP: l.PP, EP: l.EP, DP: l.DP, Engine: req.Engine,
+				}, req.Params)
+				if err != nil {
+					s.reject(ReasonPrecision, err.Error(), 0)
+					continue
+				}
+				s.screen(in, sh, l, w)
+			}
+		}
+	}
+	sort.SliceStable(s.plans, func(i, j int) bool { return s.plans[i].score < s.plans[j].score })
+}
+
+// screen walks the batch ladder of one instance shape and keeps the plan
+// at the batch with the most throughput that meets the SLO.
+func (s *chipSearch) screen(in *perf.Instance, sh shape, l fit.Layout, w perf.Workload) {
+	req := s.req
+	bmax, limit, err := in.MaxBatch(w)
+	if err != nil || bmax < 1 {
+		miss := 0.0
+		if cp, cerr := in.Capacity(int(w.InputTokens + w.OutputTokens)); cerr == nil && cp.Fit.Usable > 0 {
+			miss = float64(cp.Fit.Weights+cp.Fit.Activations+cp.Fit.Runtime) / float64(cp.Fit.Usable)
+		}
+		detail := fmt.Sprintf("%s %s at %s", l, sh.weights, errText(err, limit))
+		s.reject(ReasonFit, detail, miss)
+		return
+	}
+	pct := req.SLO.Percentile
+	var best perf.Point
+	found := false
+	binding := limit
+	for i := 0; i < ladderPoints; i++ {
+		b := ladder(i, bmax)
+		if i > 0 && b <= ladder(i-1, bmax) {
+			continue
+		}
+		s.candidates++
+		p := in.At(w, b, 0)
+		tpot, ttft := float64(p.TPOT.At(pct)), float64(p.TTFT.At(pct))
+		if req.SLO.TPOTS > 0 && tpot > req.SLO.TPOTS {
+			s.reject(ReasonTPOT, fmt.Sprintf("%s %s batch %.0f: TPOT p%g %.1f ms > %.1f ms", l, sh.weights, b, pct, tpot*1e3, req.SLO.TPOTS*1e3), tpot/req.SLO.TPOTS)
+			binding = fmt.Sprintf("TPOT p%g %.0f ms", pct, req.SLO.TPOTS*1e3)
+			break // TPOT only grows with the batch
+		}
+		if req.SLO.TTFTS > 0 && ttft > req.SLO.TTFTS {
+			s.reject(ReasonTTFT, fmt.Sprintf("%s %s batch %.0f: TTFT p%g %.0f ms > %.0f ms", l, sh.weights, b, pct, ttft*1e3, req.SLO.TTFTS*1e3), ttft/req.SLO.TTFTS)
+			binding = fmt.Sprintf("TTFT p%g %.0f ms", pct, req.SLO.TTFTS*1e3)
+			continue // a larger batch may still meet TTFT once prefill chunks grow
+		}
+		if !found || p.Rate > best.Rate {
+			best, found = p, true
+			binding = limit
+		}
+	}
+	if !found {
+		return
+	}
+	pl := s.planFor(in, sh, l, w, best, binding)
+	if pl != nil {
+		s.plans = append(s.plans, pl)
+		s.instances[pl] = &instancePair{mixed: in, node: s.node, hourly: s.hourly}
+	}
+}
+
+// ladder is the i-th of ladderPoints batches from 1 to bmax, geometric.
+func ladder(i int, bmax float64) float64 {
+	if i == ladderPoints-1 {
+		return math.Floor(bmax)
+	}
+	return math.Max(1, math.Floor(math.Pow(bmax, float64(i)/float64(ladderPoints-1))))
+}
+
+func errText(err error, limit string) string {
+	if err != nil {
+		return err.Error()
+	}
+	return limit
+}
+
+// planFor sizes the replicas for the traffic and prices the plan.
+func (s *chipSearch) planFor(in *perf.Instance, sh shape, l fit.Layout, w perf.Workload, best perf.Point, binding string) *Plan {
+	req := s.req
+	need := req.Traffic.RatePerS * (1 + req.Headroom)
+	replicas := int(math.Ceil(need/best.Rate - 1e-9))
+	replicas = max(replicas, 1)
+	// The latency at the planned load: each replica gets rate/replicas.
+	per := req.Traffic.RatePerS / float64(replicas)
+	at := func(v *perf.Instance) (ttft, tpot, batch float64) {
+		r, err := perf.Serve(perf.Scenario{Mixed: v, MixedCount: 1, Workload: w, Load: perf.Load{Kind: perf.Rate, Rate: per}})
+		if err != nil || r.Saturated {
+			p := v.At(w, best.Batch, 0)
+			return float64(p.TTFT.At(req.SLO.Percentile)), float64(p.TPOT.At(req.SLO.Percentile)), best.Batch
+		}
+		b := 0.0
+		if pool := r.Pool("mixed"); pool != nil {
+			b = pool.Batch
+		}
+		return float64(r.TTFT.At(req.SLO.Percentile)), float64(r.TPOT.At(req.SLO.Percentile)), b
+	}
+	ttft, tpot, batch := at(in)
+	ttftHi, tpotHi, _ := at(in.Variant(-1))
+	ttftLo, tpotLo, _ := at(in.Variant(+1))
+	chipsPer := in.Chips()
+	pl := &Plan{
+		Chip: s.chip.ID, Vendor: s.chip.Vendor, Node: s.node.ID, Serving: "aggregated",
+		Weights: string(sh.weights), KVCache: string(sh.kv), Layout: l.String(), Devices: l.Devices(),
+		Replicas: replicas, Batch: batch,
+		TTFTS: ttft, TPOTS: tpot, TTFTLowS: ttftLo, TTFTHighS: ttftHi, TPOTLowS: tpotLo, TPOTHighS: tpotHi,
+		Binding: binding, Bound: dominant(best.Step),
+	}
+	s.price(pl, float64(replicas)*chipsPer)
+	if req.BudgetUSDPerHour > 0 && pl.CostUSDPerHour > req.BudgetUSDPerHour {
+		s.reject(ReasonBudget, fmt.Sprintf("%s %s: $%.0f/h > budget $%.0f/h", l, sh.weights, pl.CostUSDPerHour, req.BudgetUSDPerHour), pl.CostUSDPerHour/req.BudgetUSDPerHour)
+		return nil
+	}
+	return pl
+}
+
+// price fills chips, nodes, power, cost and score.
+func (s *chipSearch) price(pl *Plan, chips float64) {
+	req := s.req
+	pl.ChipsTotal = int(math.Ceil(chips - 1e-9))
+	pl.Nodes = int(math.Ceil(float64(pl.ChipsTotal) / float64(max(s.node.ChipsPerNode, 1))))
+	pl.PowerKW = req.Costs.ChipPower(s.chip, s.node) * float64(pl.ChipsTotal) / 1000
+	pl.CostUSDPerHour = s.hourly * float64(pl.ChipsTotal)
+	pl.CostIsEstimate = s.estimate
+	out := req.Traffic.RatePerS * req.Traffic.OutputTokens
+	pl.OutputTPSPerChip = out / float64(pl.ChipsTotal)
+	if out > 0 {
+		pl.USDPerMTokens = pl.CostUSDPerHour / (out * 3600 / 1e6)
+	}
+	switch req.Objective {
+	case MinChips:
+		pl.score = float64(pl.ChipsTotal) + pl.CostUSDPerHour*1e-9
+	case MinPower:
+		pl.score = pl.PowerKW + pl.CostUSDPerHour*1e-9
+	default:
+		pl.score = pl.CostUSDPerHour + float64(pl.ChipsTotal)*1e-9
+	}
+}
+
+// dominant names the largest part of a step and its bound.
+func dominant(st perf.Step) string {
+	parts := []struct {
+		name string
+		p    perf.Part
+	}{
+		{"projections", st.Projections}, {"FFN", st.FFN}, {"experts", st.Experts}, {"attention", st.Attention},
+		{"elementwise", st.Elementwise}, {"LM head", st.LMHead}, {"draft", st.Draft},
+		{"TP all-reduce", st.TPComm}, {"EP all-to-all", st.EPComm}, {"PP transfer", st.PPComm}, {"overhead", st.Overhead},
+	}
+	sort.SliceStable(parts, func(i, j int) bool { return parts[i].p.Seconds > parts[j].p.Seconds })
+	if st.Total <= 0 {
+		return ""
+	}
+	top := parts[0]
+	return fmt.Sprintf("%s %.0f%% of the step (%s-bound)", top.name, 100*float64(top.p.Seconds)/float64(st.Total), top.p.Bound)
+}
