@@ -1,0 +1,298 @@
+package perf
+
+import (
+	"fmt"
+	"strings"
+
+	"ersatz/internal/fit"
+	"ersatz/internal/hardware"
+	"ersatz/internal/model"
+	"ersatz/internal/units"
+)
+
+// Engine is the serving engine, which sets defaults (batch cap, chunk
+// size, memory share) and host overheads.
+type Engine string
+
+// The engines ersatz distinguishes.
+const (
+	VLLM   Engine = "vllm"
+	SGLang Engine = "sglang"
+	TRTLLM Engine = "trtllm"
+	MindIE Engine = "mindie"
+	Other  Engine = "other"
+)
+
+// Speculative describes speculative decoding: Draft tokens proposed per
+// step and either Acceptance (the chance each draft token is accepted,
+// given the ones before it were) or TokensPerStep (the mean tokens a step
+// emits, the bonus token included).
+type Speculative struct {
+	Method        string // mtp | eagle | ngram | draft
+	DraftTokens   int
+	Acceptance    float64
+	TokensPerStep float64
+}
+
+// Deployment is one serving instance: a model on TP × PP devices.
+type Deployment struct {
+	Model *model.Model
+	Chip  *hardware.Chip
+	// Node supplies the scale-up domain and any link overrides; nil means
+	// an 8-device domain with the chip's own links.
+	Node *hardware.Node
+	// DevicesPerChip is how many devices the engine sees per chip; 0
+	// means Chip.Dies (a 910C is two devices).
+	DevicesPerChip int
+	// Weights, Activations and KV precisions. Empty Activations means the
+	// weights' precision (16-bit for int4 weights); empty KV means the
+	// activations'.
+	Weights, Activations, KV hardware.Precision
+	TP, PP, EP, DP           int
+	Engine                   Engine
+	Speculative              *Speculative
+}
+
+// Instance is a validated deployment with every per-step constant
+// precomputed, so that [Instance.Step] is a few dozen flops.
+type Instance struct {
+	d      Deployment
+	layout fit.Layout // validated (EP 1 when redundant experts fill the ranks)
+	fam    *Family
+	eng    *EngineParams
+	dpc    int // devices per chip
+	attnTP int
+	moeTP  int // tensor split of each expert inside an EP group
+
+	maxSeqs, maxBatchTokens int // the engine's batch defaults on this device
+
+	compute hardware.Precision // matmul precision
+
+	// Per-device rates after efficiencies.
+	gemmRate  float64 // FLOP/s
+	attnRate  float64 // FLOP/s
+	memBW     float64 // B/s
+	linkBW    float64 // B/s per direction, TP group
+	epBW      float64 // B/s per direction, EP group
+	upBW      float64 // B/s per direction, scale-up, after efficiency
+	outBW     float64 // B/s per direction, scale-out, after efficiency
+	ppBW      float64 // B/s per direction, between stages
+	hop       float64 // s per collective step
+	kernel    float64 // s per kernel
+	stepFixed float64 // s per step
+	perSeq    float64 // s per sequence per step
+	imbalance float64
+
+	// Per-stage layer counts (the fullest stage).
+	layers, moeLayers, denseLayers, slidingLayers float64
+	window                                        float64
+
+	// Per-device, per-layer constants.
+	attnWBytes     float64 // attention projection weights
+	attnFlopsTok   float64 // projection FLOPs per token
+	ffnWBytes      float64 // dense FFN weights
+	ffnFlopsTok    float64
+	sharedWBytes   float64 // shared experts
+	sharedFlopsTok float64
+	expertWBytes   float64 // one routed expert's slice on this device
+	expertFlopsTok float64 // per token routed to it
+	expertsDev     float64 // routed experts held per device
+	routeK, routeE float64 // expert visits per token, expert slots
+	routerFlopsTok float64
+	attnActTok     float64 // activation bytes one token moves through the projections
+	ffnActTok      float64 // … through a dense FFN
+	sharedActTok   float64 // … through the shared experts
+	expertActTok   float64 // … through one routed expert (per assignment)
+	elemTok        float64 // unfused element-wise bytes per token per layer
+	elemAssign     float64 // … per expert assignment (permute, activation, unpermute)
+	elemDense      float64 // … of a dense FFN's activation per token
+	elemShared     float64 // … of the shared experts' activation per token
+	kvBytesTok     float64 // KV bytes one cached token holds per layer on this device
+	scoreDecode    float64 // FLOPs per (query, key) per layer, absorbed/decode form
+	scorePrefill   float64 // FLOPs per (query, key) per layer, prefill form
+	kvBlockQ       float64 // query tile of prefill attention (KV re-read per tile)
+	hiddenBytes    float64 // one token's hidden state in the activation precision
+	dispatchBytes  float64 // one token copy dispatched to an expert
+	combineBytes   float64 // one token copy combined back
+	lmWBytes       float64
+	lmFlopsTok     float64
+	opsDense       float64 // kernels per dense layer
+	opsMoE         float64 // kernels per MoE layer
+	draftLayers    float64 // extra layers per draft token (MTP/EAGLE)
+	draftTokens    float64
+	tokensPerStep  float64
+
+	weightsPerDevice units.Bytes
+}
+
+const (
+	// attnQueryTile is the query block of FlashAttention-style kernels:
+	// each block re-reads the keys it attends to.
+	attnQueryTile = 128
+	// gemmTile is the row tile of dense GEMM kernels; expertTile that of
+	// grouped expert GEMMs. A GEMM with m rows costs as if m were rounded
+	// up to a tile: half a tile wasted on average.
+	gemmTile   = 64
+	expertTile = 128
+)
+
+// New validates d against the chip and the model and precomputes the
+// constants of [Instance.Step].
+func New(d Deployment, p *Params) (*Instance, error) {
+	if d.Model == nil || d.Chip == nil {
+		return nil, fmt.Errorf("perf: deployment needs a model and a chip")
+	}
+	if p == nil {
+		p = DefaultParams()
+	}
+	m, c := d.Model, d.Chip
+	for _, v := range []*int{&d.TP, &d.PP, &d.EP, &d.DP} {
+		if *v == 0 {
+			*v = 1
+		}
+	}
+	if d.Engine == "" {
+		d.Engine = Other
+	}
+	layout := fit.Layout{TP: d.TP, PP: d.PP, EP: d.EP, DP: d.DP}
+	// EP that does not divide the routed experts means redundant copies
+	// fill the ranks (DeepSeek's EP144 holds 256 experts plus 32
+	// redundant ones, two per GPU); more EP ranks than experts means one
+	// expert per device, the extra ranks holding shared-expert replicas
+	// (CloudMatrix384's EP320 for 256 experts).
+	uneven := m.MoE() && m.Experts%d.EP != 0
+	if uneven {
+		if d.EP > d.TP || d.TP%d.EP != 0 {
+			return nil, &fit.LayoutError{Field: "ep", Value: d.EP, Msg: fmt.Sprintf("must divide tp %d", d.TP)}
+		}
+		layout.EP = 1 // fit's checks want EP | experts; the weights per device are the same
+	}
+	if err := fit.CheckLayout(m, layout); err != nil {
+		return nil, err
+	}
+	compute, err := computePrecision(&d)
+	if err != nil {
+		return nil, err
+	}
+	fam, err := p.Family(c.Family)
+	if err != nil {
+		return nil, err
+	}
+	in := &Instance{d: d, fam: fam, eng: p.Engine(d.Engine), compute: compute}
+	in.dpc = d.DevicesPerChip
+	if in.dpc <= 0 {
+		in.dpc = max(c.Dies, 1)
+	}
+	if c.MemoryTBps == nil || !c.MemoryTBps.Known() {
+		return nil, fmt.Errorf("%s has no memory bandwidth in the catalog", c.ID)
+	}
+	in.maxSeqs, in.maxBatchTokens = in.eng.MaxSeqs, in.eng.MaxBatchTokens
+	if sm := in.eng.Small; sm != nil {
+		small := c.MemoryGB.Known() && c.MemoryGB.Value/float64(in.dpc) < sm.BelowGiB
+		for _, f := range sm.Families {
+			small = small || strings.EqualFold(f, c.Family)
+		}
+		if small {
+			in.maxSeqs, in.maxBatchTokens = sm.MaxSeqs, sm.MaxBatchTokens
+		}
+	}
+	in.attnTP = d.TP / d.DP
+	in.moeTP = d.TP / d.EP
+	in.setRates(1, 1)
+	in.layout = layout
+	in.setShapes(uneven)
+	w := fit.DeviceWeights(m, layout, d.Weights)
+	in.weightsPerDevice = units.Bytes(w)
+	return in, nil
+}
+
+// computePrecision checks the precisions against the chip and returns the
+// one matmuls run in.
+func computePrecision(d *Deployment) (hardware.Precision, error) {
+	c := d.Chip
+	if d.Weights == "" {
+		return "", fmt.Errorf("perf: weights precision is required")
+	}
+	if d.Weights.Bytes() == 0 {
+		return "", fmt.Errorf("unknown weights precision %q", d.Weights)
+	}
+	a := d.Activations
+	if a == "" {
+		switch d.Weights {
+		case hardware.INT4:
+			a = sixteenBit(c)
+		default:
+			a = d.Weights
+		}
+	}
+	if a == hardware.INT4 {
+		return "", fmt.Errorf("int4 is weight-only: activations must be 8- or 16-bit (W4A8 or W4A16)")
+	}
+	if d.Weights == hardware.FP4 && a != hardware.FP4 && !c.Runs(a) {
+		return "", lacks(c, a)
+	}
+	if !c.Runs(a) {
+		if (a == hardware.BF16 || a == hardware.FP16) && c.Runs(sixteenBit(c)) {
+			a = sixteenBit(c) // a 16-bit model runs in whichever 16-bit format the chip has
+		} else {
+			return "", lacks(c, a)
+		}
+	}
+	d.Activations = a
+	if d.KV == "" {
+		d.KV = a
+		if a == hardware.FP4 {
+			d.KV = hardware.FP8
+		}
+	}
+	if d.KV.Bytes() == 0 {
+		return "", fmt.Errorf("unknown kv-cache precision %q", d.KV)
+	}
+	if d.KV != hardware.BF16 && d.KV != hardware.FP16 && !c.Runs(d.KV) {
+		return "", fmt.Errorf("%s has no %s support for the KV cache; it runs %s", c.ID, d.KV, strings.Join(c.PrecisionNames(), ", "))
+	}
+	return a, nil
+}
+
+func lacks(c *hardware.Chip, p hardware.Precision) error {
+	return fmt.Errorf("%s has no %s compute; it runs %s", c.ID, p, strings.Join(c.PrecisionNames(), ", "))
+}
+
+// sixteenBit returns the chip's 16-bit format, bf16 preferred.
+func sixteenBit(c *hardware.Chip) hardware.Precision {
+	if c.Runs(hardware.BF16) || !c.Runs(hardware.FP16) {
+		return hardware.BF16
+	}
+	return hardware.FP16
+}
+
+// Deployment returns the validated deployment (defaults filled in).
+func (in *Instance) Deployment() Deployment { return in.d }
+
+// Devices is TP × PP.
+func (in *Instance) Devices() int { return in.d.TP * in.d.PP }
+
+// Chips is the chips one instance occupies.
+func (in *Instance) Chips() float64 { return float64(in.Devices()) / float64(in.dpc) }
+
+// TokensPerStep is the mean tokens a decode step emits per sequence.
+func (in *Instance) TokensPerStep() float64 { return in.tokensPerStep }
+
+// WeightsPerDevice is the weight bytes of the fullest device.
+func (in *Instance) WeightsPerDevice() units.Bytes { return in.weightsPerDevice }
+
+// Variant returns the instance at pessimistic (v < 0) or optimistic
+// (v > 0) inputs: datasheet figures moved by their confidence's spread and
+// efficiency parameters by their own.
+func (in *Instance) Variant(v int) *Instance {
+	c := *in
+	s := 1.0
+	switch {
+	case v < 0:
+		s = 0.5
+	case v > 0:
+		s = 2
+	}
+	c.setRates(s, s)
+	return &c
+}

@@ -1,0 +1,247 @@
+package perf
+
+import (
+	_ "embed"
+	"fmt"
+	"sort"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+)
+
+//go:embed params.yaml
+var defaultParams []byte
+
+// Param is one efficiency number with its provenance. Spread is the
+// relative half-width of its uncertainty, used for the low/high band.
+type Param struct {
+	Value  float64 `json:"value"`
+	Spread float64 `json:"spread"`
+	Source string  `json:"source"`
+}
+
+// Family holds the efficiency parameters of one chip family. There are at
+// most eight, so that no family can be tuned case by case.
+type Family struct {
+	// Inherit names a sibling whose parameters this family copies where
+	// it sets none; Widen is added to every inherited parameter's spread,
+	// because borrowed numbers deserve less trust.
+	Inherit string  `json:"inherit,omitempty"`
+	Widen   float64 `json:"widen,omitempty"`
+	Note    string  `json:"note,omitempty"`
+
+	// GEMMEff is the share of the 16-bit dense peak a large matmul reaches.
+	GEMMEff *Param `json:"gemm_eff,omitempty"`
+	// LowPrecisionScale multiplies GEMMEff for 8-bit matmuls (and, squared,
+	// for 4-bit ones): the doubled peak is harder to feed and sustained
+	// low-precision work runs into the power limit.
+	LowPrecisionScale *Param `json:"lowp_gemm_scale,omitempty"`
+	// MemEff is the share of memory bandwidth a streaming kernel reaches.
+	MemEff *Param `json:"mem_eff,omitempty"`
+	// AttnEff is the share of 16-bit peak attention kernels (FlashAttention,
+	// FlashMLA) reach when compute-bound.
+	AttnEff *Param `json:"attn_eff,omitempty"`
+	// CommEff is the share of per-direction link bandwidth collectives reach.
+	CommEff *Param `json:"comm_eff,omitempty"`
+	// HopLatency is the latency of one step of a collective, in seconds.
+	HopLatency *Param `json:"hop_latency_s,omitempty"`
+	// KernelOverhead is the fixed cost of one kernel (launch gap, tail,
+	// synchronisation), in seconds.
+	KernelOverhead *Param `json:"kernel_overhead_s,omitempty"`
+	// MoEImbalance is the busiest EP rank's expert load over the mean.
+	MoEImbalance *Param `json:"moe_imbalance,omitempty"`
+}
+
+// EngineParams are a serving engine's defaults and costs.
+type EngineParams struct {
+	// StepOverhead is the host-side cost of one engine step (scheduling,
+	// input preparation, sampling, detokenisation), in seconds.
+	StepOverhead *Param `json:"step_overhead_s,omitempty"`
+	// SeqOverhead is the host cost per scheduled sequence per step, in
+	// seconds (Python bookkeeping that grows with the batch).
+	SeqOverhead *Param `json:"seq_overhead_s,omitempty"`
+	// KernelScale multiplies the family's GEMM and attention efficiency:
+	// how close the engine's kernels come to the family's best.
+	KernelScale *Param `json:"kernel_scale,omitempty"`
+	// MaxSeqs is the default cap on sequences in one batch
+	// (vLLM's max_num_seqs).
+	MaxSeqs int `json:"max_seqs"`
+	// MaxBatchTokens is the default token budget of one step
+	// (max_num_batched_tokens), which sets the prefill chunk.
+	MaxBatchTokens int `json:"max_batch_tokens"`
+	// Small, when set, replaces MaxSeqs and MaxBatchTokens on devices with
+	// less memory than Small.BelowGiB or of one of Small.Families (vLLM
+	// keeps its small defaults on A100s).
+	Small *SmallDefaults `json:"small_device,omitempty"`
+	// MemoryUtilization is the share of device memory the engine uses.
+	MemoryUtilization float64 `json:"memory_utilization"`
+	// EPOverlap says the engine overlaps expert-parallel communication
+	// with compute (two micro-batches) when it runs DP attention with EP.
+	EPOverlap bool `json:"ep_overlap"`
+	// OverlapSMShare is the share of the compute units the communication
+	// kernels hold while they overlap compute (DeepEP reserves SMs).
+	OverlapSMShare float64 `json:"overlap_sm_share,omitempty"`
+	Note           string  `json:"note,omitempty"`
+}
+
+// SmallDefaults are an engine's batch defaults on smaller devices.
+type SmallDefaults struct {
+	BelowGiB       float64  `json:"below_gib"`
+	Families       []string `json:"families,omitempty"`
+	MaxSeqs        int      `json:"max_seqs"`
+	MaxBatchTokens int      `json:"max_batch_tokens"`
+}
+
+// Params is the whole parameter set: families by name, engines by name.
+type Params struct {
+	Sources  map[string]string        `json:"sources,omitempty"`
+	Families map[string]*Family       `json:"families"`
+	Engines  map[string]*EngineParams `json:"engines"`
+}
+
+// DefaultParams returns the embedded parameter set. It panics only when the
+// embedded file is invalid, which the package tests rule out.
+func DefaultParams() *Params {
+	p, err := ParseParams(defaultParams)
+	if err != nil {
+		panic("perf: embedded params.yaml: " + err.Error())
+	}
+	return p
+}
+
+// ParseParams reads a parameter file (the format of params.yaml), resolves
+// inheritance and checks that every family has all eight parameters.
+func ParseParams(data []byte) (*Params, error) {
+	var p Params
+	if err := yaml.UnmarshalStrict(data, &p); err != nil {
+		return nil, fmt.Errorf("parsing perf params: %w", err)
+	}
+	if err := p.resolve(); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// Merge overlays o on p: families and engines named in o replace p's.
+func (p *Params) Merge(o *Params) {
+	for k, f := range o.Families {
+		p.Families[k] = f
+	}
+	for k, e := range o.Engines {
+		p.Engines[k] = e
+	}
+}
+
+func (p *Params) resolve() error {
+	names := make([]string, 0, len(p.Families))
+	for n := range p.Families {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if err := p.inherit(n, 0); err != nil {
+			return err
+		}
+	}
+	for _, n := range names {
+		f := p.Families[n]
+		for _, q := range f.params() {
+			if *q.p == nil {
+				return fmt.Errorf("perf params: family %s: %s missing", n, q.name)
+			}
+			if (*q.p).Value < 0 || (*q.p).Spread < 0 || (*q.p).Spread >= 1 {
+				return fmt.Errorf("perf params: family %s: %s: want value ≥ 0 and spread in [0, 1)", n, q.name)
+			}
+		}
+		for _, q := range []*Param{f.GEMMEff, f.LowPrecisionScale, f.MemEff, f.AttnEff, f.CommEff} {
+			if q.Value <= 0 || q.Value > 1 {
+				return fmt.Errorf("perf params: family %s: efficiencies must lie in (0, 1]", n)
+			}
+		}
+		if f.MoEImbalance.Value < 1 {
+			return fmt.Errorf("perf params: family %s: moe_imbalance must be ≥ 1", n)
+		}
+	}
+	for n, e := range p.Engines {
+		if e.StepOverhead == nil || e.SeqOverhead == nil || e.KernelScale == nil {
+			return fmt.Errorf("perf params: engine %s: step_overhead_s, seq_overhead_s and kernel_scale are required", n)
+		}
+		if e.MaxSeqs < 1 || e.MaxBatchTokens < 1 || e.MemoryUtilization <= 0 || e.MemoryUtilization > 1 {
+			return fmt.Errorf("perf params: engine %s: want max_seqs ≥ 1, max_batch_tokens ≥ 1, memory_utilization in (0, 1]", n)
+		}
+	}
+	if _, ok := p.Engines[string(Other)]; !ok {
+		return fmt.Errorf("perf params: engine %q is required (it is the fallback)", Other)
+	}
+	return nil
+}
+
+type namedParam struct {
+	name string
+	p    **Param
+}
+
+func (f *Family) params() []namedParam {
+	return []namedParam{
+		{"gemm_eff", &f.GEMMEff}, {"lowp_gemm_scale", &f.LowPrecisionScale}, {"mem_eff", &f.MemEff}, {"attn_eff", &f.AttnEff},
+		{"comm_eff", &f.CommEff}, {"hop_latency_s", &f.HopLatency},
+		{"kernel_overhead_s", &f.KernelOverhead},
+		{"moe_imbalance", &f.MoEImbalance},
+	}
+}
+
+// inherit fills family n's missing parameters from its parent, widening
+// their spread.
+func (p *Params) inherit(n string, depth int) error {
+	f := p.Families[n]
+	if f.Inherit == "" {
+		return nil
+	}
+	if depth > len(p.Families) {
+		return fmt.Errorf("perf params: family %s: inheritance cycle", n)
+	}
+	parent, ok := p.Families[f.Inherit]
+	if !ok {
+		return fmt.Errorf("perf params: family %s inherits unknown family %q", n, f.Inherit)
+	}
+	if err := p.inherit(f.Inherit, depth+1); err != nil {
+		return err
+	}
+	for i, q := range f.params() {
+		if *q.p != nil {
+			continue
+		}
+		src := *parent.params()[i].p
+		if src == nil {
+			continue
+		}
+		c := *src
+		c.Spread = min(c.Spread+f.Widen, 0.9)
+		c.Source = "inherited from " + f.Inherit + ": " + c.Source
+		*q.p = &c
+	}
+	f.Inherit = "" // resolved; a second resolve must not widen again
+	return nil
+}
+
+// Family returns the parameters of a chip family.
+func (p *Params) Family(name string) (*Family, error) {
+	f, ok := p.Families[strings.ToLower(name)]
+	if !ok {
+		names := make([]string, 0, len(p.Families))
+		for n := range p.Families {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		return nil, fmt.Errorf("no performance parameters for chip family %q (known: %s)", name, strings.Join(names, ", "))
+	}
+	return f, nil
+}
+
+// Engine returns an engine's parameters, falling back to "other".
+func (p *Params) Engine(e Engine) *EngineParams {
+	if ep, ok := p.Engines[string(e)]; ok {
+		return ep
+	}
+	return p.Engines[string(Other)]
+}

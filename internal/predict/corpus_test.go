@@ -1,0 +1,111 @@
+package predict
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"testing"
+
+	"ersatz/internal/corpus"
+	"ersatz/internal/perf"
+)
+
+// TestCorpus runs the shipped corpus through the predictor and prints the
+// per-case errors. It asserts only honest, loose bounds: every case is
+// predicted or has a reason, and no prediction is NaN. The accuracy itself
+// is reported, not enforced (docs/perf.md records it).
+func TestCorpus(t *testing.T) {
+	for _, name := range []string{"published.yaml", "independent.yaml"} {
+		t.Run(name, func(t *testing.T) {
+			data := corpus.Published()
+			if name == "independent.yaml" {
+				data = corpus.Independent()
+			}
+			f, _, err := corpus.ParseCorpus(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := New(corpus.FS(), ".")
+			rep := corpus.Evaluate(f.Cases, p)
+			var errs []float64
+			for _, r := range rep.Cases {
+				if r.Predicted == nil {
+					if r.Reason == "" {
+						t.Errorf("%s: no prediction and no reason", r.ID)
+					}
+					t.Logf("%-48s %-30s FAILED: %s", r.ID, r.Metric, r.Reason)
+					errs = append(errs, 1)
+					continue
+				}
+				if math.IsNaN(*r.Predicted) {
+					t.Errorf("%s: NaN", r.ID)
+				}
+				band := ""
+				if r.Low != nil {
+					band = fmt.Sprintf("[%.4g, %.4g]", *r.Low, *r.High)
+				}
+				d := ""
+				if det, ok := r.Detail.(Detail); ok {
+					d = describe(det.Result)
+				}
+				t.Logf("%-48s %-30s measured %9.4g predicted %9.4g err %+6.1f%% %s %s", r.ID, r.Metric, r.Measured, *r.Predicted, *r.Error*100, band, d)
+				errs = append(errs, math.Abs(*r.Error))
+			}
+			sort.Float64s(errs)
+			t.Logf("n=%d median |err| %.1f%%, within 25%% %.0f%%, within band %.0f%%, failed %d",
+				rep.Summary.N, rep.Summary.MedianAbsError*100, rep.Summary.Within25Pct*100, rep.Summary.WithinBand*100, rep.Summary.Failed)
+		})
+	}
+}
+
+func describe(r perf.Result) string {
+	s := ""
+	for _, p := range r.Pools {
+		st := p.Step
+		s += fmt.Sprintf(" | %s B=%.0f(%s) step %.2fms [proj %.2f ffn %.2f exp %.2f attn %.2f lm %.2f draft %.2f tp %.2f ep %.2f ovh %.2f] mixed %.0f%%",
+			p.Role, p.Batch, p.BatchLimit, float64(p.MeanStep)*1e3,
+			float64(st.Projections.Seconds)*1e3, float64(st.FFN.Seconds)*1e3, float64(st.Experts.Seconds)*1e3,
+			float64(st.Attention.Seconds)*1e3, float64(st.LMHead.Seconds)*1e3, float64(st.Draft.Seconds)*1e3,
+			float64(st.TPComm.Seconds)*1e3, float64(st.EPComm.Seconds)*1e3, float64(st.Overhead.Seconds)*1e3, p.MixedShare*100)
+	}
+	return s
+}
+
+// TestDetailMarshals: the breakdown goes into `ersatz validate --json`.
+func TestDetailMarshals(t *testing.T) {
+	f, _, err := corpus.ParseCorpus(corpus.Published())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := corpus.Evaluate(f.Cases[:3], New(corpus.FS(), "."))
+	b, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"bound":"memory"`) && !strings.Contains(string(b), `"bound":"compute"`) {
+		t.Errorf("bounds do not print by name: %.300s", b)
+	}
+}
+
+// TestUnpredictableCasesSayWhy: a case the model cannot answer returns an
+// error naming the reason.
+func TestUnpredictableCasesSayWhy(t *testing.T) {
+	p := New(corpus.FS(), ".")
+	one := 1
+	base := corpus.Case{ID: "x", Model: "meta-llama/Llama-3.1-70B-Instruct", Chip: "ascend-910b2", Engine: "vllm",
+		Precision: corpus.Precision{Weights: "fp8", Activations: "fp8", KVCache: "fp8"}, Serving: "aggregated",
+		Instances: []corpus.Instance{{Role: "mixed", Count: 1, Chips: 8, TP: 8, PP: 1, EP: 1, DP: 1}},
+		Workload:  corpus.Workload{InputTokens: 1000, OutputTokens: 100, Load: corpus.Load{Concurrency: &one}},
+		Phase:     "all", Metric: "output_tokens_per_s_per_chip", Measured: 1}
+	if _, err := p.Predict(&base); err == nil || !strings.Contains(err.Error(), "no fp8 compute") {
+		t.Errorf("fp8 on 910B: %v", err)
+	}
+	big := base
+	big.Chip, big.Precision = "h100-sxm", corpus.Precision{Weights: "bf16", Activations: "bf16", KVCache: "bf16"}
+	big.Instances = []corpus.Instance{{Role: "mixed", Count: 1, Chips: 1, TP: 1, PP: 1, EP: 1, DP: 1}}
+	if _, err := p.Predict(&big); err == nil || !strings.Contains(err.Error(), "does not fit") {
+		t.Errorf("70B bf16 on one H100: %v", err)
+	}
+}
