@@ -99,7 +99,7 @@ func (d *deployFlags) resolve(e *env) (*resolved, error) {
 	if err := checkPrecisions(chip, r.weights, r.acts, r.kv); err != nil {
 		return nil, err
 	}
-	dies := max(chip.Dies, 1)
+	dies := chip.EngineDevices()
 	if d.pp < 1 {
 		return nil, usagef("--pp %d: want a positive integer", d.pp)
 	}

@@ -138,7 +138,7 @@ func runSimulate(e *env, args []string) error {
 			MaxNumBatchedTokens: *maxTokens, BlockTokens: *block, PrefixCaching: *prefixCache}
 		link := *linkGBps * 1e9
 		if link == 0 {
-			link = float64(pr.chip.ScaleOutPerDir()) * float64(pr.layout.Devices()) / float64(max(pr.chip.Dies, 1))
+			link = float64(pr.chip.ScaleOutPerDir()) * float64(pr.layout.Devices()) / float64(pr.chip.EngineDevices())
 		}
 		dep.LinkBytesPerS = link
 	} else if *prefillChip != "" || *prefillTP != 0 {

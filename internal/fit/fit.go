@@ -156,7 +156,7 @@ func Check(m *model.Model, c *hardware.Chip, l Layout, o Options) (Result, error
 	if o.KV.Bytes() == 0 {
 		return Result{}, fmt.Errorf("kv-cache precision %q: want bf16, fp16, fp8, int8, int4 or fp4", o.KV)
 	}
-	dies := max(c.Dies, 1)
+	dies := c.EngineDevices()
 	r := Result{
 		Model:        m.ID,
 		Chip:         c.ID,

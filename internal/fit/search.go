@@ -14,7 +14,7 @@ const MaxChips = 1024
 // stages. EP equals TP for MoE models, so the experts spread as widely as
 // the weights. ok is false when nothing up to MaxChips fits.
 func Smallest(m *model.Model, c *hardware.Chip, o Options) (best Result, ok bool) {
-	dies := max(c.Dies, 1)
+	dies := c.EngineDevices()
 	for chips := 1; chips <= MaxChips; chips++ {
 		devices := chips * dies
 		for tp := devices; tp >= 1; tp-- {

@@ -121,9 +121,14 @@ type Chip struct {
 	// Family selects the efficiency parameters of the performance model
 	// (e.g. "hopper", "ascend-a2").
 	Family string `json:"family"`
-	Dies   int    `json:"dies"`
-	Status string `json:"status"` // shipping | roadmap
-	Launch string `json:"launch"` // YYYY-MM or YYYY-Qn
+	// Dies counts the silicon dies in the package; Devices counts the
+	// devices the serving engine sees per package (0 means 1). They differ:
+	// a 910C's two dies are two NPUs to CANN, while a B200's two dies are
+	// one GPU to CUDA.
+	Dies    int    `json:"dies"`
+	Devices int    `json:"devices,omitempty"`
+	Status  string `json:"status"` // shipping | roadmap
+	Launch  string `json:"launch"` // YYYY-MM or YYYY-Qn
 	// DenseTFLOPS is the dense (no 2:4 sparsity) peak per package, in
 	// TFLOP/s (TOP/s for integers). A precision absent here cannot run.
 	DenseTFLOPS map[Precision]*Value `json:"dense_tflops"`
@@ -185,6 +190,9 @@ func (c *Chip) Peak(p Precision) (units.FLOPSRate, bool) {
 	}
 	return units.FLOPSRate(v.Value * units.Tera), true
 }
+
+// EngineDevices is the devices the serving engine sees per package.
+func (c *Chip) EngineDevices() int { return max(c.Devices, 1) }
 
 // Memory returns the package's memory capacity. Vendors print HBM
 // capacity in "GB" that are binary: an "80 GB" H100 reports 81,559 MiB and

@@ -165,6 +165,9 @@ func (cat *Catalog) Validate() error {
 		if c.Status != "shipping" && c.Status != "roadmap" {
 			return &FieldError{Field: f + ".status", Value: c.Status, Msg: "want shipping or roadmap"}
 		}
+		if c.Devices < 0 || c.Devices > c.Dies {
+			return &FieldError{Field: f + ".devices", Value: c.Devices, Msg: fmt.Sprintf("want 0 (one device) up to the %d dies", c.Dies)}
+		}
 		if c.Dies < 1 {
 			return &FieldError{Field: f + ".dies", Value: c.Dies, Msg: "want at least 1"}
 		}

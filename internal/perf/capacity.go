@@ -25,7 +25,7 @@ type Capacity struct {
 // workspace (its max_num_batched_tokens).
 func (in *Instance) Capacity(context int) (Capacity, error) {
 	chip := *in.d.Chip
-	chip.Dies = in.dpc // the engine's devices, not the package's dies
+	chip.Devices, chip.Dies = in.dpc, in.dpc // the engine's devices, not the package's dies
 	o := fit.Options{
 		Weights:           in.d.Weights,
 		KV:                in.d.KV,

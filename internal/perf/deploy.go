@@ -42,7 +42,7 @@ type Deployment struct {
 	// an 8-device domain with the chip's own links.
 	Node *hardware.Node
 	// DevicesPerChip is how many devices the engine sees per chip; 0
-	// means Chip.Dies (a 910C is two devices).
+	// means Chip.EngineDevices() (a 910C is two devices, a B200 one).
 	DevicesPerChip int
 	// Weights, Activations and KV precisions. Empty Activations means the
 	// weights' precision (16-bit for int4 weights); empty KV means the
@@ -181,7 +181,7 @@ func New(d Deployment, p *Params) (*Instance, error) {
 	in := &Instance{d: d, fam: fam, eng: p.Engine(d.Engine), compute: compute}
 	in.dpc = d.DevicesPerChip
 	if in.dpc <= 0 {
-		in.dpc = max(c.Dies, 1)
+		in.dpc = c.EngineDevices()
 	}
 	if c.MemoryTBps == nil || !c.MemoryTBps.Known() {
 		return nil, fmt.Errorf("%s has no memory bandwidth in the catalog", c.ID)

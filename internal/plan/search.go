@@ -132,7 +132,7 @@ func (req *Request) precisions(c *hardware.Chip) []shape {
 // parallel attention, its all-to-all crossing the scale-out network, as
 // wide-EP deployments do.
 func layouts(c *hardware.Chip, node *hardware.Node, m interface{ MoE() bool }) []fit.Layout {
-	dies := max(c.Dies, 1)
+	dies := c.EngineDevices()
 	domain := 8 * dies
 	if node != nil {
 		domain = node.ScaleUpDomain * dies
