@@ -41,6 +41,8 @@ func init() {
 		"models":   {"list the model catalog", runModels},
 		"fit":      {"check whether a model fits on chips, and how much KV cache is left", runFit},
 		"plan":     {"find the cheapest deployment that meets latency targets under a policy, and what each ban costs", runPlan},
+		"validate": {"compare the performance model with published measurements", runValidate},
+		"predict":  {"predict throughput, TTFT and TPOT of a deployment, with the step breakdown", runPredict},
 		"simulate": {"simulate serving under synthetic load or a trace: queues, tails, goodput", runSimulate},
 	}
 }

@@ -1,0 +1,105 @@
+package cli
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"ersatz/internal/corpus"
+	"ersatz/internal/hardware"
+	"ersatz/internal/model"
+	"ersatz/internal/perf"
+	"ersatz/internal/predict"
+	"ersatz/internal/report"
+)
+
+// builtinCorpora are the corpora ersatz ships, by the name --corpus takes.
+var builtinCorpora = map[string]func() []byte{
+	"published":   corpus.Published,
+	"independent": corpus.Independent,
+}
+
+// loadCases reads a corpus or scenario file (or a built-in corpus) and
+// returns its cases, the directory model paths are relative to (as an
+// fs.FS), and the parse warnings.
+func loadCases(name string, mode corpus.Mode) (*corpus.File, fs.FS, []error, error) {
+	if get, ok := builtinCorpora[name]; ok {
+		f, warns, err := corpus.Parse(get(), mode)
+		return f, corpus.FS(), warns, err
+	}
+	data, err := readFile(name)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	f, warns, err := corpus.Parse(data, mode)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return f, os.DirFS(filepath.Dir(name)), warns, nil
+}
+
+// newPredictor wires the catalogs, the parameters and a model resolver.
+func newPredictor(cat *hardware.Catalog, params *perf.Params, fsys fs.FS) *predict.Predictor {
+	return &predict.Predictor{Hardware: cat, Models: model.Default(), Params: params, ResolveModel: predict.FSResolver(fsys, ".")}
+}
+
+// paramsFlag loads --params over the built-in efficiency parameters.
+func loadParams(path string) (*perf.Params, error) {
+	p := perf.DefaultParams()
+	if path == "" {
+		return p, nil
+	}
+	data, err := readFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--params: %w", err)
+	}
+	o, err := perf.ParseParams(data)
+	if err != nil {
+		return nil, fmt.Errorf("--params %s: %w", path, err)
+	}
+	p.Merge(o)
+	return p, nil
+}
+
+func vendorOf(cat *hardware.Catalog) func(string) string {
+	return func(chip string) string {
+		if c, err := cat.Chip(chip); err == nil {
+			return c.Vendor
+		}
+		return "unknown"
+	}
+}
+
+func runValidate(e *env, args []string) error {
+	fs := newFlags(e, "validate", "[--corpus FILE|published|independent] [--json]")
+	var cats catalogs
+	cats.register(fs)
+	file := fs.String("corpus", "published", "corpus file (the format of docs/corpus.md), or a built-in one: published, independent")
+	params := fs.String("params", "", "YAML file of efficiency parameters merged over the built-in ones (see internal/perf/params.yaml)")
+	asJSON := fs.Bool("json", false, "print the report as JSON (the spec's shape)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cat, err := cats.hardware(e)
+	if err != nil {
+		return err
+	}
+	p, err := loadParams(*params)
+	if err != nil {
+		return err
+	}
+	f, fsys, warns, err := loadCases(*file, corpus.CorpusMode)
+	if err != nil {
+		return err
+	}
+	for _, w := range warns {
+		fmt.Fprintf(e.stderr, "ersatz validate: warning: %v\n", w)
+	}
+	rep := corpus.Evaluate(f.Cases, newPredictor(cat, p, fsys))
+	rep.SetVendors(vendorOf(cat))
+	if *asJSON {
+		return report.WriteJSON(e.stdout, rep)
+	}
+	return rep.WriteText(e.stdout, vendorOf(cat))
+}
