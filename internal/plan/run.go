@@ -173,9 +173,10 @@ func why(req *Request, res *Result, with, without *ChipResult, searches []*chipS
 		}
 		return msg + "."
 	}
-	// Nothing allowed passes: name the most common reason and the nearest miss.
-	counts := map[string]int{}
+	// Nothing allowed passes: the binding constraint is the last filter
+	// the candidates reached, and the nearest miss the closest of them.
 	var nearest *Rejection
+	counts := map[string]int{}
 	for _, s := range searches {
 		if !s.res.allowed {
 			continue
@@ -183,17 +184,20 @@ func why(req *Request, res *Result, with, without *ChipResult, searches []*chipS
 		for k, v := range s.res.Rejected {
 			counts[k] += v
 		}
-		if n := s.res.Nearest; n != nil && (nearest == nil || n.Miss < nearest.Miss) {
+		if n := s.res.Nearest; n != nil && closer(n, nearest) {
 			nearest = n
 		}
 	}
-	top, topN := "", 0
-	for k, v := range counts {
-		if v > topN || v == topN && k < top {
-			top, topN = k, v
+	top := ""
+	for k := range counts {
+		if top == "" || stage[k] > stage[top] {
+			top = k
 		}
 	}
-	msg := fmt.Sprintf("no allowed chip meets the target; the binding constraint is %q (%d candidates)", top, topN)
+	if nearest != nil {
+		top = nearest.Reason
+	}
+	msg := fmt.Sprintf("no allowed chip meets the target; the binding constraint is %q (%d candidates)", top, counts[top])
 	if nearest != nil {
 		msg += fmt.Sprintf("; nearest miss: %s, %s (%.0f%% over)", nearest.Chip, nearest.Detail, (nearest.Miss-1)*100)
 	}

@@ -180,10 +180,29 @@ type instancePair struct {
 	hourly         float64
 }
 
+// stage orders the filters: a candidate rejected at a later stage came
+// closer to passing than one rejected earlier, whatever its margin.
+var stage = map[string]int{
+	ReasonPolicy: 0, ReasonRoadmap: 1, ReasonCost: 2, ReasonPrecision: 3, ReasonLayout: 4,
+	ReasonFit: 5, ReasonTPOT: 6, ReasonTTFT: 7, ReasonBudget: 8,
+}
+
+// closer reports whether rejection a came nearer to passing than b.
+func closer(a, b *Rejection) bool {
+	if b == nil {
+		return true
+	}
+	if stage[a.Reason] != stage[b.Reason] {
+		return stage[a.Reason] > stage[b.Reason]
+	}
+	return a.Miss < b.Miss
+}
+
 func (s *chipSearch) reject(reason, detail string, miss float64) {
 	s.res.Rejected[reason]++
-	if miss > 0 && (s.res.Nearest == nil || miss < s.res.Nearest.Miss) {
-		s.res.Nearest = &Rejection{Chip: s.chip.ID, Reason: reason, Detail: detail, Miss: miss}
+	r := &Rejection{Chip: s.chip.ID, Reason: reason, Detail: detail, Miss: miss}
+	if miss > 0 && closer(r, s.res.Nearest) {
+		s.res.Nearest = r
 	}
 }
 

@@ -1,0 +1,190 @@
+package plan
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"ersatz/internal/hardware"
+	"ersatz/internal/model"
+	"ersatz/internal/policy"
+)
+
+func request(t testing.TB, modelID string, chips ...string) Request {
+	t.Helper()
+	cat := hardware.Default()
+	m, err := model.Default().Model(modelID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := Request{
+		Model: m, Catalog: cat,
+		Traffic: Traffic{RatePerS: 10, InputTokens: 2000, OutputTokens: 500},
+		SLO:     SLO{TTFTS: 2, TPOTS: 0.05, Percentile: 90},
+		Verify:  0, Headroom: DefaultHeadroom,
+	}
+	for _, id := range chips {
+		c, err := cat.Chip(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Chips = append(req.Chips, c)
+	}
+	return req
+}
+
+func preset(t testing.TB, id string) *policy.Policy {
+	t.Helper()
+	ps, err := policy.Presets(hardware.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ps[id]
+}
+
+func TestDomesticPlan(t *testing.T) {
+	req := request(t, "deepseek-ai/DeepSeek-R1", "h20", "h100-sxm", "ascend-910c", "ascend-910b2")
+	req.Policy = policy.Set{preset(t, "cn-domestic")}
+	req.Verify = 1
+	res, err := Run(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Recommended == nil {
+		t.Fatalf("no recommendation: %s", res.Why)
+	}
+	if v := res.Recommended.Vendor; v != "huawei" {
+		t.Errorf("recommended %s (%s) under cn-domestic, want a Huawei chip", res.Recommended.Chip, v)
+	}
+	if res.Impact == nil || res.Impact.Without == nil {
+		t.Fatal("no ban impact")
+	}
+	if res.Impact.DeltaCost < 0 {
+		t.Errorf("the ban lowers cost (%+.0f $/h): the best plan without a policy must be at least as cheap", res.Impact.DeltaCost)
+	}
+	// Every plan carries the traffic: replicas × per-replica rate ≥ rate.
+	for _, c := range res.Chips {
+		if p := c.Best; p != nil {
+			if p.TPOTS > req.SLO.TPOTS*1.0001 {
+				t.Errorf("%s: planned TPOT %.1f ms over the 50 ms target", p.Chip, p.TPOTS*1e3)
+			}
+			if p.Verified != nil && p.Verified.Requests > 0 && !p.Verified.Meets {
+				t.Logf("%s: simulation misses (%+v)", p.Chip, p.Verified)
+			}
+		}
+	}
+	if !strings.Contains(res.Why, res.Recommended.Chip) || !strings.Contains(res.Why, "bound by") {
+		t.Errorf("why does not say why this chip and what binds: %q", res.Why)
+	}
+}
+
+func TestPolicyAllowsNothing(t *testing.T) {
+	req := request(t, "meta-llama/Llama-3.1-8B-Instruct", "h100-sxm", "h20")
+	req.Policy = policy.Set{preset(t, "cn-domestic")}
+	res, err := Run(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Recommended != nil {
+		t.Fatalf("recommended %s; cn-domestic allows neither H100 nor H20", res.Recommended.Chip)
+	}
+	for _, want := range []string{"allows none of the 2 candidate chips", "without it the best plan is"} {
+		if !strings.Contains(res.Why, want) {
+			t.Errorf("why = %q, want it to say %q", res.Why, want)
+		}
+	}
+}
+
+func TestSLONothingMeets(t *testing.T) {
+	req := request(t, "meta-llama/Llama-3.1-70B-Instruct", "h100-sxm", "ascend-910b2")
+	req.SLO = SLO{TPOTS: 0.001, Percentile: 90} // 1 ms per token: no chip decodes a 70B model that fast
+	res, err := Run(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Recommended != nil {
+		t.Fatalf("recommended %s for a 1 ms TPOT", res.Recommended.Chip)
+	}
+	for _, want := range []string{`binding constraint is "misses TPOT"`, "nearest miss", "TPOT p90"} {
+		if !strings.Contains(res.Why, want) {
+			t.Errorf("why = %q, want %q", res.Why, want)
+		}
+	}
+}
+
+func TestFitsNowhere(t *testing.T) {
+	req := request(t, "meta-llama/Llama-3.1-8B-Instruct", "l20")
+	// A dense model of 10 trillion parameters: 20 TB at bf16, more than 64 L20s (3 TB) hold.
+	req.Model = &model.Model{ID: "huge", Architecture: "LlamaForCausalLM", Layers: 400, Hidden: 32768, Vocab: 128000,
+		Heads: 256, KVHeads: 16, HeadDim: 128, Intermediate: 131072}
+	req.Precisions = []hardware.Precision{hardware.BF16}
+	res, err := Run(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Recommended != nil {
+		t.Fatal("a 10T model fits on L20s?")
+	}
+	if !strings.Contains(res.Why, `"does not fit"`) || !strings.Contains(res.Why, "nearest miss: l20") {
+		t.Errorf("why = %q, want the fit constraint and its nearest miss", res.Why)
+	}
+}
+
+func TestDeterministic(t *testing.T) {
+	run := func() []byte {
+		req := request(t, "Qwen/Qwen3-30B-A3B", "h20", "ascend-910b2")
+		req.Verify = 1
+		req.VerifyRequests = 300
+		res, err := Run(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(res)
+		return b
+	}
+	if a, b := run(), run(); string(a) != string(b) {
+		t.Error("two runs of the same request differ")
+	}
+}
+
+func TestBadRequest(t *testing.T) {
+	for _, tt := range []struct {
+		edit func(*Request)
+		want string
+	}{
+		{func(r *Request) { r.Traffic.RatePerS = 0 }, "rate 0: want a positive request rate"},
+		{func(r *Request) { r.SLO = SLO{} }, "no latency target"},
+		{func(r *Request) { r.SLO.Percentile = 95 }, "percentile 95: want 50, 90 or 99"},
+		{func(r *Request) { r.Objective = "speed" }, `objective "speed"`},
+		{func(r *Request) { r.Costs = DefaultCosts; r.Costs.PUE = 0.5 }, "PUE 0.5: want at least 1"},
+	} {
+		req := request(t, "meta-llama/Llama-3.1-8B-Instruct", "h100-sxm")
+		tt.edit(&req)
+		if _, err := Run(req); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("err = %v, want %q", err, tt.want)
+		}
+	}
+}
+
+// BenchmarkScreen measures the analytic screen: candidates (chip,
+// precision, node, instance shape, batch) evaluated per second on one
+// core, verification off.
+func BenchmarkScreen(b *testing.B) {
+	for _, id := range []string{"meta-llama/Llama-3.1-70B-Instruct", "deepseek-ai/DeepSeek-R1"} {
+		b.Run("model="+id[strings.Index(id, "/")+1:], func(b *testing.B) {
+			req := request(b, id)
+			b.ReportAllocs()
+			n := 0
+			start := time.Now()
+			for b.Loop() {
+				res, err := Run(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n += res.Candidates
+			}
+			b.ReportMetric(float64(n)/time.Since(start).Seconds(), "candidates/s")
+		})
+	}
+}
