@@ -382,8 +382,9 @@ func writePlan(w io.Writer, res *plan.Result, explain bool) error {
 	}
 	b.WriteString("\n")
 	if p := res.Recommended; p != nil {
-		fmt.Fprintf(&b, "Recommended under %s: %d × %s in %d nodes, %d replicas of %s at %s weights; $%s/h, %s kW, $%s per million output tokens.\n",
-			res.Policy, p.ChipsTotal, p.Chip, p.Nodes, p.Replicas, p.Layout, p.Weights, report.Num(p.CostUSDPerHour, 3), report.Num(p.PowerKW, 3), report.Num(p.USDPerMTokens, 3))
+		fmt.Fprintf(&b, "Recommended under %s: %d × %s in %s, %s of %s at %s weights; $%s/h, %s kW, $%s per million output tokens.\n",
+			res.Policy, p.ChipsTotal, p.Chip, plural(p.Nodes, p.Node+" node"), plural(p.Replicas, "replica"), p.Layout, p.Weights,
+			report.Num(p.CostUSDPerHour, 3), report.Num(p.PowerKW, 3), report.Num(p.USDPerMTokens, 3))
 	} else {
 		b.WriteString("No plan meets the target under the policy.\n")
 	}
@@ -459,4 +460,11 @@ func signed(v float64, unit string) string {
 		s = "+" + s
 	}
 	return s + unit
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -172,7 +172,7 @@ func runSimulate(e *env, args []string) error {
 	}()
 	src = &stoppable{Source: src, stop: &stop}
 
-	bar := newProgress(e.stderr, tr.requests)
+	bar := newProgress(e.stderr, min(tr.requests, 1<<30))
 	var sink sim.RecordSink = sim.RecordFunc(func(*sim.Record) { bar.add(1) })
 	var rec *recordWriter
 	if *records != "" {

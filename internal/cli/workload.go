@@ -30,6 +30,7 @@ type trafficFlags struct {
 	lengthCV           float64
 	prefixGroups       int
 	prefixTokens       int
+	defaultRequests    int
 }
 
 func (t *trafficFlags) register(fs *flag.FlagSet, defaultRequests int) {
@@ -39,7 +40,8 @@ func (t *trafficFlags) register(fs *flag.FlagSet, defaultRequests int) {
 	fs.Float64Var(&t.rate, "rate", 0, "requests per second (synthetic traffic)")
 	fs.StringVar(&t.arrival, "arrival", "poisson", "arrival process: poisson, gamma (with --burstiness) or constant")
 	fs.Float64Var(&t.burstiness, "burstiness", 1, "coefficient of variation of gamma inter-arrival times (1 = Poisson)")
-	fs.IntVar(&t.requests, "requests", defaultRequests, "requests to simulate (a limit on a trace)")
+	fs.IntVar(&t.requests, "requests", 0, fmt.Sprintf("requests to simulate (default %d synthetic, or the whole trace)", defaultRequests))
+	t.defaultRequests = defaultRequests
 	fs.IntVar(&t.input, "input-tokens", 1024, "mean prompt length")
 	fs.IntVar(&t.output, "output-tokens", 256, "mean output length")
 	fs.StringVar(&t.lengths, "lengths", "fixed", "length distribution: fixed, uniform, normal or lognormal")
@@ -51,6 +53,12 @@ func (t *trafficFlags) register(fs *flag.FlagSet, defaultRequests int) {
 // source opens the traffic. The returned closer closes a trace file.
 func (t *trafficFlags) source(rng *rand.Rand, blockTokens int) (workload.Source, func(), error) {
 	nop := func() {}
+	if t.requests == 0 {
+		t.requests = t.defaultRequests
+		if t.trace != "" {
+			t.requests = 1 << 40
+		}
+	}
 	if t.requests < 1 {
 		return nil, nop, usagef("--requests %d: want at least 1", t.requests)
 	}
@@ -215,6 +223,10 @@ func (p *progress) add(n int) {
 	p.done += n
 	if now := time.Now(); now.Sub(p.last) > 100*time.Millisecond || p.done >= p.total {
 		p.last = now
+		if p.total >= 1<<30 { // a trace of unknown length: count only
+			fmt.Fprintf(p.w, "\r%d requests", p.done)
+			return
+		}
 		frac := math.Min(float64(p.done)/float64(p.total), 1)
 		bar := strings.Repeat("=", int(frac*30)) + strings.Repeat(" ", 30-int(frac*30))
 		fmt.Fprintf(p.w, "\r[%s] %3.0f%% %d/%d", bar, frac*100, p.done, p.total)
