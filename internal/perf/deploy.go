@@ -129,11 +129,20 @@ const (
 	// attnQueryTile is the query block of FlashAttention-style kernels:
 	// each block re-reads the keys it attends to.
 	attnQueryTile = 128
-	// gemmTile is the row tile of dense GEMM kernels; expertTile that of
-	// grouped expert GEMMs. A GEMM with m rows costs as if m were rounded
-	// up to a tile: half a tile wasted on average.
+	// gemmTile is the row tile of dense GEMM kernels; expertTile the
+	// largest row tile of grouped expert GEMMs. A GEMM with m rows costs as
+	// if m were rounded up to a tile: half a tile wasted on average.
 	gemmTile   = 64
 	expertTile = 128
+	// minExpertTile is the smallest row tile grouped expert GEMMs use
+	// when each expert gets few rows (decode): vLLM's and SGLang's Triton
+	// fused_moe pad each expert's rows to BLOCK_SIZE_M, 16 in their
+	// default and tuned small-M configs (moe_align_block_size), and
+	// swap-AB CUTLASS/TensorRT-LLM grouped GEMMs put the tokens on the
+	// MMA's N side, which comes in steps of 8-16. Between the two the
+	// tile follows the rows an expert gets, so the padding is half of
+	// min(max(rows, 16), 128).
+	minExpertTile = 16
 )
 
 // New validates d against the chip and the model and precomputes the

@@ -286,7 +286,14 @@ func (in *Instance) layers1(s *Step, w *layerTokens, n, dense, moe, sliding floa
 		if in.d.EP > 1 {
 			imb = 1 + (in.imbalance-1)*(1-1/ep)
 		}
-		erows := assign*imb + touched*expertTile/2
+		// Kernels size the row tile to the rows each touched expert gets
+		// (16 … 128): few tokens per expert waste a small tile, not a
+		// large one.
+		erows := assign * imb
+		if touched > 0 {
+			tile := math.Min(math.Max(erows/touched, minExpertTile), expertTile)
+			erows += touched * tile / 2
+		}
 		flops := erows*in.expertFlopsTok + w.tg*in.routerFlopsTok
 		bytes := touched*in.expertWBytes + assign*imb*in.expertActTok
 		t, bd = roof(flops, in.gemmRate, bytes, in.memBW)
