@@ -157,6 +157,7 @@ const (
 type mixedState struct {
 	b          float64
 	pure, mix  Step
+	solo       Step    // the prefill chunk alone, no decodes beside it
 	share      float64 // steps carrying a prefill chunk
 	mean       float64 // mean step, seconds
 	chunk      float64 // prefill tokens in a mixed step
@@ -164,11 +165,12 @@ type mixedState struct {
 }
 
 // mixedAt evaluates an aggregated instance at decode batch b. Continuous
-// batching with chunked prefill: requests finish at b·τ/O per step, so
-// every step needs b·τ/O·I' prefill tokens (I' the uncached prompt) on
-// average. The engine packs them into chunks that fill the step's token
-// budget, so a share f of steps carry a full chunk and the rest decode
-// only; the mean step is f·T(mixed) + (1−f)·T(decode).
+// batching with chunked prefill: requests finish at b·τ/O per step, and
+// the engine admits a new prompt as each slot frees, so every step needs
+// b·τ/O·I' prefill tokens (I' the uncached prompt) on average, spread
+// over the steps rather than bunched into full chunks. A share f of steps
+// carry a prefill chunk and the rest decode only; the mean step is
+// f·T(mixed) + (1−f)·T(decode).
 func mixedAt(in *Instance, w Workload, b float64) mixedState {
 	tau := in.tokensPerStep
 	q := 1 + in.draftTokens
@@ -188,21 +190,41 @@ func mixedAt(in *Instance, w Workload, b float64) mixedState {
 	}
 	st.pure = in.Step(&decode)
 	if need <= 0 || w.ContextTokens > 0 && w.InputTokens == 0 {
-		st.mix, st.mean = st.pure, float64(st.pure.Total)
+		st.mix, st.solo, st.mean = st.pure, st.pure, float64(st.pure.Total)
 		st.completion = b * tau / w.OutputTokens / st.mean
 		return st
 	}
-	chunk := math.Max(budget, 1)
-	st.share = math.Min(need/chunk, 1)
-	if st.share == 1 {
-		chunk = need
+	// Slots free at p = b·τ/O requests per step and the engine admits
+	// new prompts as they free, so prefill arrives spread over the steps,
+	// not bunched: with p < 1 a share of the steps carry one prompt
+	// (split into chunks where it exceeds the budget), with p ≥ 1 every
+	// step carries p prompts' tokens.
+	budget = math.Max(budget, 1)
+	perPrompt := math.Ceil(iEff / budget) // steps one prompt's prefill spans
+	p := need / iEff * perPrompt          // prompt chunks per step
+	chunk := iEff / perPrompt
+	seqs := 1.0
+	if p >= 1 {
+		chunk = math.Min(need, budget)
+		seqs = p
+		st.share = 1
+	} else {
+		st.share = p
 	}
 	st.chunk = chunk
 	mixed := decode
 	mixed.PrefillTokens = roundUp(chunk)
-	mixed.PrefillSeqs = roundUp(chunk / math.Max(iEff, 1))
+	mixed.PrefillSeqs = roundUp(seqs)
 	mixed.PrefillKV = chunk * keysPerPrefillTok
 	st.mix = in.Step(&mixed)
+	if b < 8 {
+		// At low load a prompt often finds the engine idle.
+		alone := mixed
+		alone.DecodeSeqs, alone.DecodeTokens, alone.DecodeKV = 0, 0, 0
+		st.solo = in.Step(&alone)
+	} else {
+		st.solo = st.mix
+	}
 	st.mean = st.share*float64(st.mix.Total) + (1-st.share)*float64(st.pure.Total)
 	st.completion = b * tau / w.OutputTokens / st.mean
 	return st
@@ -264,7 +286,11 @@ func ttftMixed(in *Instance, w Workload, st mixedState, lambda float64) Latency 
 		rho = math.Min(lambda*service, 0.999)
 	}
 	wm, w90, w99 := queueWait(rho, service)
-	base := st.mean/2 + steps*mixT
+	// A prompt waits for the step in flight and then shares its steps
+	// with the decodes, unless it finds the engine idle: with b decodes in
+	// flight (Poisson), that happens with chance e^(−b).
+	busy := 1 - math.Exp(-st.b)
+	base := busy*st.mean/2 + steps*(busy*mixT+(1-busy)*float64(st.solo.Total))
 	return Latency{units.Seconds(base + wm), units.Seconds(base + w90), units.Seconds(base + w99)}
 }
 

@@ -179,6 +179,19 @@ func (in *Instance) step(b *Batch, tbo bool) Step {
 		seqs:     float64(b.DecodeSeqs+b.PrefillSeqs) / micro,
 		lmTokens: (float64(b.DecodeTokens) + float64(b.PrefillSeqs)) / micro,
 	}
+	// Attention data parallelism runs the DP ranks in lock step (they
+	// meet at every MoE all-to-all), and a prompt lands whole on one rank:
+	// the step waits for the rank with the most prompts. Decodes spread
+	// evenly; the routed experts see every rank's tokens either way.
+	if dp > 1 && b.PrefillSeqs > 0 {
+		perSeq := pre / float64(b.PrefillSeqs)
+		busiest := math.Min(math.Ceil(float64(b.PrefillSeqs)/(micro*dp))*perSeq, pre/micro)
+		if even := pre / micro / dp; busiest > even {
+			w.preKV *= busiest / even
+			w.preToks = busiest
+			w.tg = dec/micro/dp + busiest
+		}
+	}
 	w.decQ = 1
 	if b.DecodeSeqs > 0 {
 		w.decQ = dec / float64(b.DecodeSeqs)

@@ -9,6 +9,7 @@ package units
 import (
 	"fmt"
 	"math"
+	"strconv"
 )
 
 // Bytes is a size in bytes.
@@ -115,4 +116,15 @@ func scale(v float64, unit string) string {
 		}
 	}
 	return s + " " + prefixes[i] + unit
+}
+
+// MarshalJSON writes s as a number of seconds, and an infinite or
+// undefined duration (a queue that never drains) as null, which JSON can
+// carry where +Inf cannot.
+func (s Seconds) MarshalJSON() ([]byte, error) {
+	v := float64(s)
+	if math.IsInf(v, 0) || math.IsNaN(v) {
+		return []byte("null"), nil
+	}
+	return strconv.AppendFloat(nil, v, 'g', -1, 64), nil
 }

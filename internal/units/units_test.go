@@ -38,3 +38,15 @@ func TestFormat(t *testing.T) {
 		}
 	}
 }
+
+func TestSecondsJSON(t *testing.T) {
+	for _, tt := range []struct {
+		s    Seconds
+		want string
+	}{{0.0125, "0.0125"}, {Seconds(math.Inf(1)), "null"}, {Seconds(math.NaN()), "null"}} {
+		got, err := tt.s.MarshalJSON()
+		if err != nil || string(got) != tt.want {
+			t.Errorf("MarshalJSON(%v) = %s, %v; want %s", tt.s, got, err, tt.want)
+		}
+	}
+}
