@@ -313,7 +313,7 @@ func planTable(res *plan.Result) *report.Table {
 			continue
 		}
 		p := c.Best
-		t.Add(p.Chip, decisionWord(c.Decision), p.ChipsTotal, p.Nodes, p.Layout, p.Weights, p.Replicas, report.Num(p.Batch, 3),
+		t.Add(p.Chip, decisionWord(c.Decision), p.ChipsTotal, p.Nodes, shapeText(p), p.Weights, replicasText(p), report.Num(p.Batch, 3),
 			band(p.TTFTS, p.TTFTLowS, p.TTFTHighS, 1), band(p.TPOTS, p.TPOTLowS, p.TPOTHighS, 1e3),
 			report.Num(p.OutputTPSPerChip, 3), report.Num(p.PowerKW, 3), report.Num(p.CostUSDPerHour, 3),
 			report.Num(p.USDPerMTokens, 3), p.Binding, verifiedWord(p.Verified, res.SLO))
@@ -382,8 +382,12 @@ func writePlan(w io.Writer, res *plan.Result, explain bool) error {
 	}
 	b.WriteString("\n")
 	if p := res.Recommended; p != nil {
-		fmt.Fprintf(&b, "Recommended under %s: %d × %s in %s, %s of %s at %s weights; $%s/h, %s kW, $%s per million output tokens.\n",
-			res.Policy, p.ChipsTotal, p.Chip, plural(p.Nodes, p.Node+" node"), plural(p.Replicas, "replica"), p.Layout, p.Weights,
+		shape := plural(p.Replicas, "replica") + " of " + p.Layout
+		if p.Serving == "disaggregated" {
+			shape = fmt.Sprintf("%s of %s for prefill and %s of %s for decode", plural(p.PrefillReplicas, "instance"), p.PrefillLayout, plural(p.Replicas, "instance"), p.Layout)
+		}
+		fmt.Fprintf(&b, "Recommended under %s: %d × %s in %s, %s, %s serving at %s weights; $%s/h, %s kW, $%s per million output tokens.\n",
+			res.Policy, p.ChipsTotal, p.Chip, plural(p.Nodes, p.Node+" node"), shape, p.Serving, p.Weights,
 			report.Num(p.CostUSDPerHour, 3), report.Num(p.PowerKW, 3), report.Num(p.USDPerMTokens, 3))
 	} else {
 		b.WriteString("No plan meets the target under the policy.\n")
@@ -467,4 +471,19 @@ func plural(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// shapeText is the instance shape, both pools when disaggregated.
+func shapeText(p *plan.Plan) string {
+	if p.Serving == "disaggregated" {
+		return "P " + p.PrefillLayout + " / D " + p.Layout
+	}
+	return p.Layout
+}
+
+func replicasText(p *plan.Plan) string {
+	if p.Serving == "disaggregated" {
+		return fmt.Sprintf("%dP+%dD", p.PrefillReplicas, p.Replicas)
+	}
+	return fmt.Sprint(p.Replicas)
 }

@@ -152,8 +152,12 @@ func why(req *Request, res *Result, with, without *ChipResult, searches []*chipS
 	if with != nil {
 		p := with.Best
 		var b strings.Builder
-		fmt.Fprintf(&b, "%s is the %s plan the policy allows: %d chips (%d × %s, %s) at $%.0f/h",
-			p.Chip, objectiveWord(req.Objective), p.ChipsTotal, p.Replicas, p.Layout, p.Weights, p.CostUSDPerHour)
+		shape := fmt.Sprintf("%d × %s", p.Replicas, p.Layout)
+		if p.Serving == "disaggregated" {
+			shape = fmt.Sprintf("%d prefill × %s + %d decode × %s", p.PrefillReplicas, p.PrefillLayout, p.Replicas, p.Layout)
+		}
+		fmt.Fprintf(&b, "%s is the %s plan the policy allows: %d chips (%s, %s) at $%.0f/h",
+			p.Chip, objectiveWord(req.Objective), p.ChipsTotal, shape, p.Weights, p.CostUSDPerHour)
 		if next := runnerUp(res, with); next != nil {
 			fmt.Fprintf(&b, " against $%.0f/h for the next chip, %s", next.CostUSDPerHour, next.Chip)
 		}

@@ -175,9 +175,10 @@ type chipSearch struct {
 
 // instancePair keeps the perf instances behind a plan for verification.
 type instancePair struct {
-	mixed, prefill *perf.Instance
-	node           *hardware.Node
-	hourly         float64
+	mixed, prefill  *perf.Instance
+	prefillReplicas int
+	node            *hardware.Node
+	hourly          float64
 }
 
 // stage orders the filters: a candidate rejected at a later stage came
@@ -222,6 +223,7 @@ func (s *chipSearch) run() {
 			continue
 		}
 		for _, sh := range shapes {
+			var fitting []placed
 			for _, l := range layouts(s.chip, node, req.Model) {
 				s.candidates++
 				if err := fit.CheckLayout(req.Model, l); err != nil {
@@ -237,16 +239,20 @@ func (s *chipSearch) run() {
 					s.reject(ReasonPrecision, err.Error(), 0)
 					continue
 				}
-				s.screen(in, sh, l, w)
+				if s.screen(in, sh, l, w) {
+					fitting = append(fitting, placed{in, l})
+				}
 			}
+			s.disaggregate(fitting, sh, w)
 		}
 	}
 	sort.SliceStable(s.plans, func(i, j int) bool { return s.plans[i].score < s.plans[j].score })
 }
 
 // screen walks the batch ladder of one instance shape and keeps the plan
-// at the batch with the most throughput that meets the SLO.
-func (s *chipSearch) screen(in *perf.Instance, sh shape, l fit.Layout, w perf.Workload) {
+// at the batch with the most throughput that meets the SLO. It reports
+// whether the shape fits at all.
+func (s *chipSearch) screen(in *perf.Instance, sh shape, l fit.Layout, w perf.Workload) bool {
 	req := s.req
 	bmax, limit, err := in.MaxBatch(w)
 	if err != nil || bmax < 1 {
@@ -256,7 +262,7 @@ func (s *chipSearch) screen(in *perf.Instance, sh shape, l fit.Layout, w perf.Wo
 		}
 		detail := fmt.Sprintf("%s %s at %s", l, sh.weights, errText(err, limit))
 		s.reject(ReasonFit, detail, miss)
-		return
+		return false
 	}
 	pct := req.SLO.Percentile
 	var best perf.Point
@@ -286,13 +292,14 @@ func (s *chipSearch) screen(in *perf.Instance, sh shape, l fit.Layout, w perf.Wo
 		}
 	}
 	if !found {
-		return
+		return true
 	}
 	pl := s.planFor(in, sh, l, w, best, binding)
 	if pl != nil {
 		s.plans = append(s.plans, pl)
 		s.instances[pl] = &instancePair{mixed: in, node: s.node, hourly: s.hourly}
 	}
+	return true
 }
 
 // ladder is the i-th of ladderPoints batches from 1 to bmax, geometric.

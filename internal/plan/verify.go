@@ -11,45 +11,63 @@ import (
 )
 
 // verify simulates a plan on the traffic. If the simulated latency misses
-// the SLO it adds replicas (up to half again) until it meets it, and
-// re-prices the plan; if it never does, the plan is marked as failing
-// verification and ranks after those that pass.
+// the SLO it adds replicas (up to half again), to the prefill pool when
+// TTFT misses a disaggregated plan and to the serving pool otherwise, until
+// it meets it, and re-prices the plan; if it never does, the plan is marked
+// as failing verification and ranks after those that pass.
 func (s *chipSearch) verify(pl *Plan) error {
 	pair := s.instances[pl]
 	if pair == nil {
 		return nil
 	}
-	base := pl.Replicas
-	limit := base + max(1, base/2)
-	for replicas := base; replicas <= limit; {
+	base, basePre := pl.Replicas, pair.prefillReplicas
+	limit := base + basePre + max(1, (base+basePre)/2)
+	replicas := base
+	for replicas+pair.prefillReplicas <= limit {
 		v, err := s.simulate(pair, replicas)
 		if err != nil {
 			pl.Verified = &Verification{Note: "not simulated: " + err.Error()}
 			return nil
 		}
-		v.AddedReplicas = replicas - base
+		v.AddedReplicas = replicas - base + pair.prefillReplicas - basePre
 		pl.Verified = v
 		if v.Meets {
-			if replicas != pl.Replicas {
-				pl.Replicas = replicas
+			if v.AddedReplicas > 0 {
+				pl.Replicas, pl.PrefillReplicas = replicas, pair.prefillReplicas
 				s.node, s.hourly = pair.node, pair.hourly
-				s.price(pl, float64(replicas)*pair.mixed.Chips())
+				chips := float64(replicas) * pair.mixed.Chips()
+				if pair.prefill != nil {
+					chips += float64(pair.prefillReplicas) * pair.prefill.Chips()
+				}
+				s.price(pl, chips)
 			}
 			return nil
 		}
-		replicas += max(1, int(math.Ceil(float64(replicas)*0.1)))
+		req := s.req
+		if pair.prefill != nil && req.SLO.TTFTS > 0 && v.TTFTS > req.SLO.TTFTS {
+			pair.prefillReplicas += max(1, int(math.Ceil(float64(pair.prefillReplicas)*0.1)))
+		} else {
+			replicas += max(1, int(math.Ceil(float64(replicas)*0.1)))
+		}
 	}
-	pl.Verified.Note = fmt.Sprintf("simulated latency misses the SLO even with %d replicas", limit)
+	pl.Verified.Note = fmt.Sprintf("simulated latency misses the SLO even with %d replicas in all", limit)
 	return nil
 }
 
 func (s *chipSearch) simulate(pair *instancePair, replicas int) (*Verification, error) {
 	req := s.req
 	maxCtx := int(req.Traffic.InputTokens + req.Traffic.OutputTokens)
-	cfg, err := serving.Config(serving.Deployment{
+	dep := serving.Deployment{
 		Pool: serving.Pool{Instance: pair.mixed, Replicas: replicas, Router: sim.LeastOutstanding},
 		SLO:  sim.SLO{TTFTS: req.SLO.TTFTS, TPOTS: req.SLO.TPOTS},
-	}, req.Params, maxCtx*2)
+	}
+	if pair.prefill != nil {
+		dep.Prefill = &serving.Pool{Instance: pair.prefill, Replicas: pair.prefillReplicas, Router: sim.LeastOutstanding}
+		// The KV cache leaves over the prefill instance's scale-out links.
+		c := pair.prefill.Deployment().Chip
+		dep.LinkBytesPerS = float64(c.ScaleOutPerDir()) * float64(pair.prefill.Devices()) / float64(c.EngineDevices())
+	}
+	cfg, err := serving.Config(dep, req.Params, maxCtx*2)
 	if err != nil {
 		return nil, err
 	}
