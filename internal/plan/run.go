@@ -156,12 +156,15 @@ func why(req *Request, res *Result, with, without *ChipResult, searches []*chipS
 		if p.Serving == "disaggregated" {
 			shape = fmt.Sprintf("%d prefill × %s + %d decode × %s", p.PrefillReplicas, p.PrefillLayout, p.Replicas, p.Layout)
 		}
-		fmt.Fprintf(&b, "%s is the %s plan the policy allows: %d chips (%s, %s) at $%.0f/h",
-			p.Chip, objectiveWord(req.Objective), p.ChipsTotal, shape, p.Weights, p.CostUSDPerHour)
+		fmt.Fprintf(&b, "%s is the %s plan the policy allows: %d chip%s (%s, %s) at $%.3g/h",
+			p.Chip, objectiveWord(req.Objective), p.ChipsTotal, plural(p.ChipsTotal), shape, p.Weights, p.CostUSDPerHour)
 		if next := runnerUp(res, with); next != nil {
-			fmt.Fprintf(&b, " against $%.0f/h for the next chip, %s", next.CostUSDPerHour, next.Chip)
+			fmt.Fprintf(&b, " against $%.3g/h for the next chip, %s", next.CostUSDPerHour, next.Chip)
 		}
 		fmt.Fprintf(&b, ". Each instance is bound by %s; its step is dominated by %s.", p.Binding, p.Bound)
+		if strings.Contains(with.Decision, ": review:") {
+			fmt.Fprintf(&b, " Its purchase needs review (%s).", strings.SplitN(with.Decision, ": review: ", 2)[1])
+		}
 		return b.String()
 	}
 	allowed := 0
@@ -173,7 +176,7 @@ func why(req *Request, res *Result, with, without *ChipResult, searches []*chipS
 	if allowed == 0 {
 		msg := fmt.Sprintf("policy %s allows none of the %d candidate chips", req.Policy.ID(), len(searches))
 		if without != nil {
-			msg += fmt.Sprintf("; without it the best plan is %d × %s at $%.0f/h", without.Best.ChipsTotal, without.Best.Chip, without.Best.CostUSDPerHour)
+			msg += fmt.Sprintf("; without it the best plan is %d × %s at $%.3g/h", without.Best.ChipsTotal, without.Best.Chip, without.Best.CostUSDPerHour)
 		}
 		return msg + "."
 	}
@@ -206,9 +209,16 @@ func why(req *Request, res *Result, with, without *ChipResult, searches []*chipS
 		msg += fmt.Sprintf("; nearest miss: %s, %s (%.0f%% over)", nearest.Chip, nearest.Detail, (nearest.Miss-1)*100)
 	}
 	if without != nil && !without.allowed {
-		msg += fmt.Sprintf("; without the policy, %d × %s would do it at $%.0f/h", without.Best.ChipsTotal, without.Best.Chip, without.Best.CostUSDPerHour)
+		msg += fmt.Sprintf("; without the policy, %d × %s would do it at $%.3g/h", without.Best.ChipsTotal, without.Best.Chip, without.Best.CostUSDPerHour)
 	}
 	return msg + "."
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }
 
 func runnerUp(res *Result, best *ChipResult) *Plan {
