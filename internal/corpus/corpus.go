@@ -37,6 +37,10 @@ type Case struct {
 	Workload    Workload     `json:"workload"`
 	Speculative *Speculative `json:"speculative,omitempty"`
 	SLO         *SLO         `json:"slo,omitempty"`
+	// EngineArgs (optional, added by this project) records engine
+	// settings the measurement ran with where they differ from the
+	// engine's defaults.
+	EngineArgs *EngineArgs `json:"engine_args,omitempty"`
 	// Phase is which part of the deployment the figure measures: all,
 	// prefill or decode.
 	Phase  string `json:"phase"`
@@ -136,6 +140,20 @@ type Speculative struct {
 	DraftTokens   int      `json:"draft_tokens,omitempty"`
 	Acceptance    *float64 `json:"acceptance,omitempty"`
 	TokensPerStep *float64 `json:"tokens_per_step,omitempty"`
+}
+
+// EngineArgs are engine settings a measurement ran with; a nil field is
+// the engine's default. The limits are per engine scheduler, i.e. per DP
+// rank where attention runs data-parallel.
+type EngineArgs struct {
+	// MaxNumSeqs caps the sequences in one batch (vLLM max_num_seqs,
+	// SGLang max_running_requests, TensorRT-LLM max_batch_size).
+	MaxNumSeqs *int `json:"max_num_seqs,omitempty"`
+	// MaxNumBatchedTokens is the token budget of one step (vLLM
+	// max_num_batched_tokens, TensorRT-LLM max_num_tokens).
+	MaxNumBatchedTokens *int `json:"max_num_batched_tokens,omitempty"`
+	// ChunkedPrefill false means prompts are prefilled whole.
+	ChunkedPrefill *bool `json:"chunked_prefill,omitempty"`
 }
 
 // SLO is a latency target. Percentile 0 means the mean.

@@ -161,6 +161,8 @@ func TestParseErrors(t *testing.T) {
 			"cases[0]: measured: want float64 (got string)"},
 		{"negative tp", "instances: [{role: mixed}]", "instances: [{role: mixed, tp: -2}]",
 			"cases[0] (id a).instances[0].tp: want >= 1 (got -2)"},
+		{"zero max_num_seqs", "measured: 10", "measured: 10\n    engine_args: {max_num_seqs: 0, max_num_batched_tokens: -1}",
+			"cases[0] (id a).engine_args.max_num_seqs: want >= 1 (got 0)\ncases[0] (id a).engine_args.max_num_batched_tokens: want >= 1 (got -1)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := strings.Replace(base, tc.old, tc.new, 1)
@@ -172,6 +174,23 @@ func TestParseErrors(t *testing.T) {
 				t.Errorf("got error\n%v\nwant\n%s", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestEngineArgs(t *testing.T) {
+	in := strings.Replace(base, "measured: 10", "measured: 10\n    engine_args: {max_num_seqs: 1280, max_num_batched_tokens: 2304, chunked_prefill: false}", 1)
+	f, warns, err := ParseCorpus([]byte(in))
+	if err != nil || len(warns) > 0 {
+		t.Fatal(err, warns)
+	}
+	a := f.Cases[0].EngineArgs
+	if a == nil || a.MaxNumSeqs == nil || *a.MaxNumSeqs != 1280 || a.MaxNumBatchedTokens == nil || *a.MaxNumBatchedTokens != 2304 ||
+		a.ChunkedPrefill == nil || *a.ChunkedPrefill {
+		t.Errorf("engine_args: %+v", a)
+	}
+	f, _, err = ParseCorpus([]byte(base))
+	if err != nil || f.Cases[0].EngineArgs != nil {
+		t.Errorf("absent engine_args: %v %+v", err, f.Cases[0].EngineArgs)
 	}
 }
 

@@ -26,6 +26,14 @@
 //   - slo.percentile: 0, meaning "mean" (no percentile given).
 //   - speculative.draft_tokens: 1 when speculative is present.
 //
+// # Optional fields added by this project
+//
+//   - engine_args: {max_num_seqs, max_num_batched_tokens, chunked_prefill}
+//     records engine settings the measurement ran with ([EngineArgs]);
+//     each is optional, absent means the engine's default. The limits are
+//     per engine scheduler (per DP rank with attention data parallelism).
+//     max_num_seqs and max_num_batched_tokens must be >= 1.
+//
 // Names (claim, engine, serving, role, precision, phase, metric) are
 // compared after lowering case; ids are not lowered and must already match
 // [a-z0-9-]. The model is kept as written: catalog model ids are

@@ -280,6 +280,14 @@ func validate(c *Case, mode Mode) []error {
 			add("speculative.tokens_per_step: want in [1, draft_tokens+1 = %d] (got %g)", s.DraftTokens+1, *t)
 		}
 	}
+	if a := c.EngineArgs; a != nil {
+		if a.MaxNumSeqs != nil && *a.MaxNumSeqs < 1 {
+			add("engine_args.max_num_seqs: want >= 1 (got %d)", *a.MaxNumSeqs)
+		}
+		if a.MaxNumBatchedTokens != nil && *a.MaxNumBatchedTokens < 1 {
+			add("engine_args.max_num_batched_tokens: want >= 1 (got %d)", *a.MaxNumBatchedTokens)
+		}
+	}
 	if s := c.SLO; s != nil {
 		if !(s.TTFTms >= 0) || !(s.TPOTms >= 0) || s.TTFTms+s.TPOTms == 0 {
 			add("slo: want ttft_ms and/or tpot_ms > 0 (got ttft_ms %g, tpot_ms %g)", s.TTFTms, s.TPOTms)

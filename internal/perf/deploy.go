@@ -51,6 +51,17 @@ type Deployment struct {
 	TP, PP, EP, DP           int
 	Engine                   Engine
 	Speculative              *Speculative
+	// MaxSeqs and MaxBatchTokens, when positive, replace the engine's
+	// default cap on sequences per batch and its step token budget (per
+	// DP rank, as engines schedule each rank on its own): the settings a
+	// measurement ran with (vLLM's max_num_seqs and
+	// max_num_batched_tokens, TensorRT-LLM's max_batch_size and
+	// max_num_tokens).
+	MaxSeqs, MaxBatchTokens int
+	// NoChunkedPrefill says the engine ran with chunked prefill off: a
+	// prompt is prefilled whole in one step, whatever the token budget
+	// (trtllm-bench's default).
+	NoChunkedPrefill bool
 }
 
 // Instance is a validated deployment with every per-step constant
@@ -82,6 +93,7 @@ type Instance struct {
 	stepFixed float64 // s per step
 	perSeq    float64 // s per sequence per step
 	imbalance float64
+	allGather bool // EP tokens reach the experts by all-gather + reduce-scatter
 
 	// Per-stage layer counts (the fullest stage).
 	layers, moeLayers, denseLayers, slidingLayers float64
@@ -205,6 +217,16 @@ func New(d Deployment, p *Params) (*Instance, error) {
 			in.maxSeqs, in.maxBatchTokens = sm.MaxSeqs, sm.MaxBatchTokens
 		}
 	}
+	if d.MaxSeqs < 0 || d.MaxBatchTokens < 0 {
+		return nil, fmt.Errorf("perf: max seqs %d and max batch tokens %d: want ≥ 0 (0 = the engine default)", d.MaxSeqs, d.MaxBatchTokens)
+	}
+	if d.MaxSeqs > 0 {
+		in.maxSeqs = d.MaxSeqs
+	}
+	if d.MaxBatchTokens > 0 {
+		in.maxBatchTokens = d.MaxBatchTokens
+	}
+	in.allGather = in.eng.EPComm == EPAllGather
 	in.attnTP = d.TP / d.DP
 	in.moeTP = d.TP / d.EP
 	in.setRates(1, 1)

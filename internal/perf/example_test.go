@@ -48,5 +48,5 @@ func ExampleServe() {
 	p := r.Pools[0]
 	fmt.Printf("%.0f output tok/s per chip at batch %.0f (%s), TPOT %v\n", r.OutputTPS/r.Chips, p.Batch, p.BatchLimit, r.TPOT.Mean)
 	// Output:
-	// 2313 output tok/s per chip at batch 310 (kv-cache), TPOT 67.1ms
+	// 2196 output tok/s per chip at batch 233 (kv-cache), TPOT 53.1ms
 }

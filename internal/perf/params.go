@@ -81,8 +81,29 @@ type EngineParams struct {
 	// OverlapSMShare is the share of the compute units the communication
 	// kernels hold while they overlap compute (DeepEP reserves SMs).
 	OverlapSMShare float64 `json:"overlap_sm_share,omitempty"`
-	Note           string  `json:"note,omitempty"`
+	// KVReserve is how the scheduler admits a request against the KV
+	// cache: "current" (the default) holds the blocks a sequence has
+	// filled, so the cache carries sequences at their mean length;
+	// "completion" reserves every block the request can reach (prompt
+	// plus max_tokens) at admission, as TensorRT-LLM's default
+	// GUARANTEED_NO_EVICT capacity scheduler does.
+	KVReserve string `json:"kv_reserve,omitempty"`
+	// EPComm is how MoE tokens reach their experts under DP attention
+	// with EP: "alltoall" (the default: DeepEP-style dispatch and combine
+	// of each token's expert copies) or "allgather" (every rank gathers
+	// every rank's tokens, runs its own experts on them and
+	// reduce-scatters the partial outputs).
+	EPComm string `json:"ep_comm,omitempty"`
+	Note   string `json:"note,omitempty"`
 }
+
+// Values of EngineParams.KVReserve and EngineParams.EPComm.
+const (
+	KVReserveCurrent    = "current"
+	KVReserveCompletion = "completion"
+	EPAllToAll          = "alltoall"
+	EPAllGather         = "allgather"
+)
 
 // SmallDefaults are an engine's batch defaults on smaller devices.
 type SmallDefaults struct {
@@ -168,6 +189,16 @@ func (p *Params) resolve() error {
 		}
 		if e.MaxSeqs < 1 || e.MaxBatchTokens < 1 || e.MemoryUtilization <= 0 || e.MemoryUtilization > 1 {
 			return fmt.Errorf("perf params: engine %s: want max_seqs ≥ 1, max_batch_tokens ≥ 1, memory_utilization in (0, 1]", n)
+		}
+		switch e.KVReserve {
+		case "", KVReserveCurrent, KVReserveCompletion:
+		default:
+			return fmt.Errorf("perf params: engine %s: kv_reserve %q: want %s or %s", n, e.KVReserve, KVReserveCurrent, KVReserveCompletion)
+		}
+		switch e.EPComm {
+		case "", EPAllToAll, EPAllGather:
+		default:
+			return fmt.Errorf("perf params: engine %s: ep_comm %q: want %s or %s", n, e.EPComm, EPAllToAll, EPAllGather)
 		}
 	}
 	if _, ok := p.Engines[string(Other)]; !ok {

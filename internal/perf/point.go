@@ -26,6 +26,11 @@ func (in *Instance) MaxBatch(w Workload) (float64, string, error) {
 	if w.ContextTokens > 0 {
 		peak, mean = w.ContextTokens, w.ContextTokens
 	}
+	if in.eng.KVReserve == KVReserveCompletion {
+		// The scheduler reserves each request's blocks to completion at
+		// admission, so the cache holds every sequence at its full length.
+		mean = peak
+	}
 	bmax, limit, err := in.maxBatch(mean, peak)
 	if err != nil {
 		return 0, "", err

@@ -200,6 +200,10 @@ func mixedAt(in *Instance, w Workload, b float64) mixedState {
 	// (split into chunks where it exceeds the budget), with p ≥ 1 every
 	// step carries p prompts' tokens.
 	budget = math.Max(budget, 1)
+	if in.d.NoChunkedPrefill {
+		// Without chunked prefill a prompt is prefilled whole in one step.
+		budget = math.Max(budget, iEff)
+	}
 	perPrompt := math.Ceil(iEff / budget) // steps one prompt's prefill spans
 	p := need / iEff * perPrompt          // prompt chunks per step
 	chunk := iEff / perPrompt

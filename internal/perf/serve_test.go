@@ -118,3 +118,73 @@ func TestServeRefusesWhatDoesNotFit(t *testing.T) {
 	}
 	t.Log(err)
 }
+
+// TestEngineOverrides checks that a deployment's recorded engine settings
+// replace the engine defaults: a batch cap binds, and without chunked
+// prefill a prompt longer than the token budget is prefilled whole.
+func TestEngineOverrides(t *testing.T) {
+	w := Workload{InputTokens: 4000, OutputTokens: 500}
+	d := Deployment{Model: llama8B(), Chip: h100(), Node: hgx(), Weights: hardware.FP8, Engine: VLLM}
+	base := mustNew(t, d)
+	bmax, _, err := base.MaxBatch(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.MaxSeqs = 16
+	capped := mustNew(t, d)
+	if b, limit, _ := capped.MaxBatch(w); b != 16 || limit != "max_seqs" || bmax <= 16 {
+		t.Errorf("max_seqs 16: batch %g (%s), default %g", b, limit, bmax)
+	}
+	d.MaxSeqs, d.MaxBatchTokens = 0, 1024
+	chunked := mustNew(t, d)
+	d.NoChunkedPrefill = true
+	whole := mustNew(t, d)
+	sc, sw := mixedAt(chunked, w, 8), mixedAt(whole, w, 8)
+	if sc.chunk > 1024 || sw.chunk != 4000 {
+		t.Errorf("chunks: chunked %g, whole %g", sc.chunk, sw.chunk)
+	}
+	if _, err := New(Deployment{Model: llama8B(), Chip: h100(), Weights: hardware.FP8, MaxSeqs: -1}, nil); err == nil {
+		t.Error("negative max seqs accepted")
+	}
+}
+
+// TestKVReserve checks TensorRT-LLM's reservation to completion: the KV
+// cache holds every sequence at prompt + output, not at its mean length.
+func TestKVReserve(t *testing.T) {
+	w := Workload{InputTokens: 128, OutputTokens: 2048}
+	d := Deployment{Model: llama70B(), Chip: h100(), Node: hgx(), Weights: hardware.FP8, TP: 2}
+	d.Engine = VLLM
+	cur := mustNew(t, d)
+	d.Engine = TRTLLM
+	full := mustNew(t, d)
+	bc, _, _ := cur.MaxBatch(w)
+	bf, lf, _ := full.MaxBatch(w)
+	// Same memory share (0.9) and budget: the ratio is the context ratio.
+	want := bc * (128 + 1024 + kvBlock/2) / (128 + 2048 + kvBlock/2)
+	if lf != "kv-cache" || math.Abs(bf-want) > 0.02*want {
+		t.Errorf("trtllm batch %g (%s), want %g (vLLM %g)", bf, lf, want, bc)
+	}
+	if _, err := ParseParams([]byte("families: {}\nengines: {other: {step_overhead_s: {value: 0}, seq_overhead_s: {value: 0}, kernel_scale: {value: 1}, max_seqs: 1, max_batch_tokens: 1, memory_utilization: 0.9, kv_reserve: never}}")); err == nil {
+		t.Error("bad kv_reserve accepted")
+	}
+}
+
+// TestAllGatherEP checks the all-gather MoE communication of TensorRT-LLM
+// under attention DP: every rank receives the other ranks' tokens (fp8)
+// and reduce-scatters 16-bit outputs, (n−1)·T/n·bytes per layer each way.
+func TestAllGatherEP(t *testing.T) {
+	in := mustNew(t, Deployment{Model: deepseekV3(), Chip: h100(), Node: hgx(), Weights: hardware.FP8, TP: 8, EP: 8, DP: 8, Engine: TRTLLM})
+	if !in.allGather {
+		t.Fatal("trtllm should all-gather")
+	}
+	tok := 512.0
+	got := in.gatherScatter(tok, in.dispatchBytes, 8)
+	want := 7*tok*7168/in.epBW + 7*in.hop
+	if math.Abs(got-want) > 1e-12 {
+		t.Errorf("all-gather %g s, want %g", got, want)
+	}
+	s := in.Step(&Batch{DecodeSeqs: 4096, DecodeTokens: 4096, DecodeKV: 4096 * 2000})
+	if s.EPComm.Seconds <= 0 || s.TPComm.Seconds != 0 {
+		t.Errorf("ep %v tp %v", s.EPComm.Seconds, s.TPComm.Seconds)
+	}
+}

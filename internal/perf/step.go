@@ -124,6 +124,20 @@ func (in *Instance) allToAll(tokens, copies, bytes float64, n int) float64 {
 	return math.Max(intra/in.upBW, inter/in.outBW) + 4*math.Log2(nf)*in.hop
 }
 
+// gatherScatter is one all-gather (or reduce-scatter) over the n devices
+// of the EP group of every device's tokens tokens, bytes bytes each: every
+// device receives (sends) the other n−1 devices' share, over the group's
+// links, in n−1 ring steps. TensorRT-LLM's attention-DP MoE gathers the
+// quantized tokens before the experts and reduce-scatters their 16-bit
+// outputs after, whatever each token's experts.
+func (in *Instance) gatherScatter(tokens, bytes float64, n int) float64 {
+	if n <= 1 || tokens <= 0 {
+		return 0
+	}
+	nf := float64(n)
+	return (nf-1)*tokens*bytes/in.epBW + (nf-1)*in.hop
+}
+
 // layerTokens is the work of one pipeline micro-batch.
 type layerTokens struct {
 	t        float64 // tokens on the instance
@@ -352,11 +366,19 @@ func (in *Instance) layers1(s *Step, w *layerTokens, n, dense, moe, sliding floa
 			s.TPComm.add(moe*in.allReduce(w.t*hb, d.TP, in.linkBW), Network)
 		} else {
 			// DP attention + EP: each device dispatches its tokens' k
-			// copies to the experts' ranks and combines them back.
+			// copies to the experts' ranks and combines them back; or,
+			// with an all-gather engine, gathers every EP rank's tokens
+			// and reduce-scatters the expert outputs.
 			tok := w.t / float64(d.TP)
-			k := in.routeK * float64(in.moeTP)
-			disp := moe * in.allToAll(tok, k, in.dispatchBytes, d.EP)
-			comb := moe * in.allToAll(tok, k, in.combineBytes, d.EP)
+			var disp, comb float64
+			if in.allGather {
+				disp = moe * in.gatherScatter(tok, in.dispatchBytes, d.EP)
+				comb = moe * in.gatherScatter(tok, in.combineBytes, d.EP)
+			} else {
+				k := in.routeK * float64(in.moeTP)
+				disp = moe * in.allToAll(tok, k, in.dispatchBytes, d.EP)
+				comb = moe * in.allToAll(tok, k, in.combineBytes, d.EP)
+			}
 			s.dispatch += units.Seconds(disp)
 			s.combine += units.Seconds(comb)
 			s.EPComm.add(disp+comb, Network)

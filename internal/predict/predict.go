@@ -142,6 +142,15 @@ func (p *Predictor) Scenario(c *corpus.Case) (perf.Scenario, error) {
 			Engine:      perf.Engine(c.Engine),
 			Speculative: spec,
 		}
+		if a := c.EngineArgs; a != nil {
+			if a.MaxNumSeqs != nil {
+				d.MaxSeqs = *a.MaxNumSeqs
+			}
+			if a.MaxNumBatchedTokens != nil {
+				d.MaxBatchTokens = *a.MaxNumBatchedTokens
+			}
+			d.NoChunkedPrefill = a.ChunkedPrefill != nil && !*a.ChunkedPrefill
+		}
 		if in.Chips > 0 && in.TP*max(in.PP, 1)%in.Chips == 0 {
 			d.DevicesPerChip = in.TP * max(in.PP, 1) / in.Chips
 		}
