@@ -33,6 +33,24 @@ var goldenCases = []struct {
 	{"fit-bad-ep", "fit --model Qwen/Qwen3-30B-A3B --chip h100 --tp 8 --ep 3", 1},
 	{"fit-missing-model", "fit --chip h100 --chips 8", 2},
 	{"fit-bad-chips", "fit --model meta-llama/Llama-3.1-70B-Instruct --chip ascend-910c --chips 8 --tp 8", 2},
+	{"chips", "chips", 0},
+	{"nodes", "nodes", 0},
+	{"models", "models", 0},
+	// The accuracy tables docs/perf.md and the README cite.
+	{"validate", "validate", 0},
+	{"validate-independent", "validate --corpus independent", 0},
+	{"predict-llama70b-h100", "predict --model meta-llama/Llama-3.1-70B-Instruct --chip h100 --chips 2 --weights fp8 --kv-cache fp8 --engine trtllm --input-tokens 1000 --output-tokens 1000", 0},
+	{"predict-fp8-on-910b", "predict --model meta-llama/Llama-3.1-70B-Instruct --chip ascend-910b2 --chips 8 --weights fp8", 1},
+	{"predict-scenario", "predict --scenario ../corpus/testdata/spec-example.yaml", 0},
+	{"simulate-qwen3-14b-h100", "simulate --model Qwen/Qwen3-14B --chip h100 --chips 1 --rate 5 --requests 2000 --lengths lognormal --ttft-slo 1s --tpot-slo 50ms", 0},
+	{"simulate-disagg-r1-910c", "simulate --model deepseek-ai/DeepSeek-R1 --chip ascend-910c --chips 8 --weights int8 --replicas 2 --prefill-replicas 2 --rate 4 --requests 500 --input-tokens 3000 --output-tokens 300", 0},
+	{"simulate-no-rate", "simulate --model Qwen/Qwen3-14B --chip h100 --chips 1", 2},
+	// The README's main command.
+	{"plan-r1-cn-domestic", "plan --model deepseek-ai/DeepSeek-R1 --rate 20 --input-tokens 1155 --output-tokens 211 --ttft-p90 2s --tpot-p90 50ms --policy cn-domestic", 0},
+	{"plan-explain", "plan --model Qwen/Qwen3-32B --rate 5 --input-tokens 1155 --output-tokens 211 --ttft-p90 1s --tpot-p90 40ms --policy cn-commercial-2025,us-export-2026 --chips h20,h200-sxm,l20,ascend-910b2,ascend-910c,rtx-pro-6000d --explain", 0},
+	{"plan-nothing-allowed", "plan --model meta-llama/Llama-3.1-8B-Instruct --rate 5 --input-tokens 1000 --output-tokens 200 --tpot-p90 50ms --policy cn-domestic --chips h100,h20", 1},
+	{"plan-slo-impossible", "plan --model meta-llama/Llama-3.1-70B-Instruct --rate 5 --input-tokens 1000 --output-tokens 200 --tpot-p90 1ms --chips h100,ascend-910b2", 1},
+	{"plan-mixed-percentiles", "plan --model meta-llama/Llama-3.1-8B-Instruct --rate 5 --input-tokens 1000 --output-tokens 200 --ttft-p90 1s --tpot-p99 50ms", 2},
 }
 
 func TestGolden(t *testing.T) {

@@ -88,6 +88,10 @@ type EngineParams struct {
 	// plus max_tokens) at admission, as TensorRT-LLM's default
 	// GUARANTEED_NO_EVICT capacity scheduler does.
 	KVReserve string `json:"kv_reserve,omitempty"`
+	// HostOverlap says the engine prepares the next step on the host while
+	// the device runs this one (TRT-LLM's overlap scheduler), so a step
+	// takes the longer of the two instead of their sum.
+	HostOverlap bool `json:"host_overlap,omitempty"`
 	// EPComm is how MoE tokens reach their experts under DP attention
 	// with EP: "alltoall" (the default: DeepEP-style dispatch and combine
 	// of each token's expert copies) or "allgather" (every rank gathers

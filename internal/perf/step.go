@@ -251,7 +251,10 @@ func (in *Instance) step(b *Batch, tbo bool) Step {
 		s.PPComm.add((pp-1)*send, Network)
 	}
 	// Each DP rank schedules its own sequences, in parallel.
-	s.Overhead.add(in.stepFixed+in.perSeq*float64(b.DecodeSeqs+b.PrefillSeqs)/dp, Overhead)
+	host := in.stepFixed + in.perSeq*float64(b.DecodeSeqs+b.PrefillSeqs)/dp
+	if !in.eng.HostOverlap {
+		s.Overhead.add(host, Overhead)
+	}
 	if tbo {
 		// Only the communication beyond the other half's compute shows.
 		// Each layer alternates the halves: one half's dispatch runs
@@ -273,6 +276,14 @@ func (in *Instance) step(b *Batch, tbo bool) Step {
 	s.Total = s.Projections.Seconds + s.FFN.Seconds + s.Experts.Seconds + s.Attention.Seconds + s.Elementwise.Seconds +
 		s.LMHead.Seconds + s.Draft.Seconds + s.TPComm.Seconds + s.EPComm.Seconds + s.PPComm.Seconds +
 		s.Overhead.Seconds
+	if in.eng.HostOverlap {
+		// The host works on the next step while the device runs this
+		// one: only host time beyond the device's shows.
+		if extra := units.Seconds(host) - s.Total; extra > 0 {
+			s.Overhead.add(float64(extra), Overhead)
+			s.Total += extra
+		}
+	}
 	return s
 }
 

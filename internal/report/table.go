@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"unicode/utf8"
 )
@@ -102,6 +103,12 @@ func WriteJSON(w io.Writer, v any) error {
 func Num(v float64, digits int) string {
 	if v != v {
 		return "–"
+	}
+	if math.IsInf(v, 0) {
+		if v > 0 {
+			return "∞"
+		}
+		return "-∞"
 	}
 	a := v
 	if a < 0 {
