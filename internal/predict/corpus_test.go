@@ -12,10 +12,20 @@ import (
 	"ersatz/internal/perf"
 )
 
-// TestCorpus runs the shipped corpus through the predictor and prints the
-// per-case errors. It asserts only honest, loose bounds: every case is
-// predicted or has a reason, and no prediction is NaN. The accuracy itself
-// is reported, not enforced (docs/perf.md records it).
+// accuracyFloor is what the model achieved when these figures were last
+// recorded (docs/perf.md); a change that does worse fails here and must be
+// justified in the docs, not hidden. The target for the shipped
+// corpus is median ≤ 15% and ≥ 80% of cases within 25%; the second is not
+// yet met (see docs/perf.md, Known gaps).
+var accuracyFloor = map[string]struct{ median, within25 float64 }{
+	"published.yaml":   {median: 0.10, within25: 0.72},
+	"independent.yaml": {median: 0.17, within25: 0.80},
+}
+
+// TestCorpus runs the shipped corpus through the predictor, prints the
+// per-case errors, and holds the accuracy to its recorded floor: every case
+// predicted or with a reason, no NaN, median and within-25% share no worse
+// than accuracyFloor.
 func TestCorpus(t *testing.T) {
 	for _, name := range []string{"published.yaml", "independent.yaml"} {
 		t.Run(name, func(t *testing.T) {
@@ -56,6 +66,13 @@ func TestCorpus(t *testing.T) {
 			sort.Float64s(errs)
 			t.Logf("n=%d median |err| %.1f%%, within 25%% %.0f%%, within band %.0f%%, failed %d",
 				rep.Summary.N, rep.Summary.MedianAbsError*100, rep.Summary.Within25Pct*100, rep.Summary.WithinBand*100, rep.Summary.Failed)
+			floor := accuracyFloor[name]
+			if rep.Summary.MedianAbsError > floor.median {
+				t.Errorf("median |error| %.1f%% is worse than the recorded %.1f%%", rep.Summary.MedianAbsError*100, floor.median*100)
+			}
+			if rep.Summary.Within25Pct < floor.within25-1e-9 {
+				t.Errorf("%.0f%% of cases within 25%%, worse than the recorded %.0f%%", rep.Summary.Within25Pct*100, floor.within25*100)
+			}
 		})
 	}
 }
