@@ -77,37 +77,34 @@ func (cat *Catalog) Merge(data []byte) error {
 	for k, s := range part.Sources {
 		cat.Sources[k] = s
 	}
-	for _, c := range part.Chips {
-		if c == nil {
-			return fmt.Errorf("chips: empty entry")
+	var err error
+	if cat.Chips, err = upsert("chips", cat.Chips, part.Chips, func(c *Chip) string { return c.ID }); err != nil {
+		return err
+	}
+	cat.Nodes, err = upsert("nodes", cat.Nodes, part.Nodes, func(n *Node) string { return n.ID })
+	return err
+}
+
+// upsert merges entries into list: an entry whose id (case-insensitive)
+// is already there replaces it, a new one is appended.
+func upsert[T any](field string, list, entries []*T, id func(*T) string) ([]*T, error) {
+	for _, e := range entries {
+		if e == nil {
+			return list, fmt.Errorf("%s: empty entry", field)
 		}
 		replaced := false
-		for i, old := range cat.Chips {
-			if strings.EqualFold(old.ID, c.ID) {
-				cat.Chips[i] = c
+		for i, old := range list {
+			if strings.EqualFold(id(old), id(e)) {
+				list[i] = e
 				replaced = true
 			}
 		}
 		if !replaced {
-			cat.Chips = append(cat.Chips, c)
+			list = append(list, e)
 		}
 	}
-	for _, nd := range part.Nodes {
-		if nd == nil {
-			return fmt.Errorf("nodes: empty entry")
-		}
-		replaced := false
-		for i, old := range cat.Nodes {
-			if strings.EqualFold(old.ID, nd.ID) {
-				cat.Nodes[i] = nd
-				replaced = true
-			}
-		}
-		if !replaced {
-			cat.Nodes = append(cat.Nodes, nd)
-		}
-	}
-	return nil
+	return list, nil
+
 }
 
 // FieldError is a validation failure at a field path.
