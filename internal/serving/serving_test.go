@@ -12,7 +12,7 @@ import (
 	"ersatz/internal/workload"
 )
 
-func instance(t *testing.T, modelID, chipID string, tp int, w hardware.Precision) *perf.Instance {
+func instance(t testing.TB, modelID, chipID string, tp int, w hardware.Precision) *perf.Instance {
 	t.Helper()
 	cat := hardware.Default()
 	c, err := cat.Chip(chipID)
