@@ -93,24 +93,8 @@ func serveDisagg(sc Scenario) (Result, error) {
 		limit = "load"
 	case Rate:
 		lambda = sc.Load.Rate
-		li := lambda / float64(nd)
-		g := func(b float64) (float64, mixedState) {
-			s := decodeAt(d, w, b)
-			return li*w.OutputTokens/tau*s.mean - b, s
-		}
-		if v, s := g(bmax); v > 0 {
-			st, res.Saturated = s, true
-		} else {
-			lo, hi := 0.0, bmax
-			for i := 0; i < 50; i++ {
-				mid := (lo + hi) / 2
-				if v, _ := g(mid); v > 0 {
-					lo = mid
-				} else {
-					hi = mid
-				}
-			}
-			_, st = g(math.Max(hi, 1e-3))
+		st, res.Saturated = rateState(d, decodeAt, w, lambda/float64(nd), bmax)
+		if !res.Saturated {
 			limit = "load"
 		}
 	case SLOOnly:

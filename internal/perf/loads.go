@@ -25,11 +25,12 @@ func concurrencyState(in *Instance, w Workload, n, bmax float64, limit string) (
 }
 
 // rateState solves Little's law for the decode batch under Poisson
-// arrivals: b = λ·(O/τ)·T̄(b). It reports saturation when even the largest
-// batch cannot keep up.
-func rateState(in *Instance, w Workload, lambda, bmax float64) (mixedState, bool) {
+// arrivals: b = λ·(O/τ)·T̄(b), with at evaluating the instance at a batch
+// (mixedAt for an aggregated instance, decodeAt for a decode pool's). It
+// reports saturation when even the largest batch cannot keep up.
+func rateState(in *Instance, at func(*Instance, Workload, float64) mixedState, w Workload, lambda, bmax float64) (mixedState, bool) {
 	g := func(b float64) (float64, mixedState) {
-		st := mixedAt(in, w, b)
+		st := at(in, w, b)
 		return lambda*w.OutputTokens/in.tokensPerStep*st.mean - b, st
 	}
 	if v, st := g(bmax); v > 0 {

@@ -324,7 +324,7 @@ func serveMixed(sc Scenario) (Result, error) {
 	case Rate:
 		lambda = sc.Load.Rate / float64(count)
 		var sat bool
-		st, sat = rateState(in, w, lambda, bmax)
+		st, sat = rateState(in, mixedAt, w, lambda, bmax)
 		if sat {
 			res.Saturated = true
 			res.Notes = append(res.Notes, fmt.Sprintf("arrivals of %.3g/s per instance exceed its capacity of %.3g/s; the queue grows without bound", lambda, st.completion))
