@@ -81,13 +81,8 @@ func serveDisagg(sc Scenario) (Result, error) {
 	case Offline:
 		st = decodeAt(d, w, bmax)
 	case BatchPerChip:
-		b := sc.Load.Batch * d.Chips()
-		if b > bmax {
-			res.Notes = append(res.Notes, fmt.Sprintf("decode batch %.0f per instance exceeds the %.0f that fit (%s); capped", b, bmax, limit))
-			b = bmax
-		}
+		st = decodeAt(d, w, pinned(&res, sc.Load.Batch*d.Chips(), bmax, limit))
 		limit = "load"
-		st = decodeAt(d, w, math.Max(b, 1))
 	case Concurrency:
 		st = decodeAt(d, w, math.Min(math.Max(sc.Load.Concurrency/float64(nd), 1), bmax))
 		limit = "load"

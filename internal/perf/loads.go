@@ -1,6 +1,9 @@
 package perf
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // concurrencyState solves a closed loop of n requests per instance: each
 // spends TTFT prefilling and O/τ steps decoding, so the decode batch is
@@ -80,4 +83,14 @@ func sloState(in *Instance, w Workload, slo SLO, bmax float64) (mixedState, floa
 	}
 	st, l, _ := meets(lo)
 	return st, l, true
+}
+
+// pinned is the decode batch of a batch_per_chip load: b per instance,
+// capped (with a note) at the bmax that fit for the reason limit.
+func pinned(res *Result, b, bmax float64, limit string) float64 {
+	if b > bmax {
+		res.Notes = append(res.Notes, fmt.Sprintf("decode batch %.0f per instance exceeds the %.0f that fit (%s); capped", b, bmax, limit))
+		b = bmax
+	}
+	return math.Max(b, 1)
 }

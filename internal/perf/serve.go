@@ -312,13 +312,8 @@ func serveMixed(sc Scenario) (Result, error) {
 	case Offline:
 		st = mixedAt(in, w, bmax)
 	case BatchPerChip:
-		b := sc.Load.Batch * in.Chips()
-		if b > bmax {
-			res.Notes = append(res.Notes, fmt.Sprintf("batch %.0f per instance exceeds the %.0f that fit (%s); capped", b, bmax, limit))
-			b = bmax
-		}
+		st = mixedAt(in, w, pinned(&res, sc.Load.Batch*in.Chips(), bmax, limit))
 		limit = "load"
-		st = mixedAt(in, w, math.Max(b, 1))
 	case Concurrency:
 		st, limit = concurrencyState(in, w, sc.Load.Concurrency/float64(count), bmax, limit)
 	case Rate:
