@@ -1,0 +1,199 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"ersatz/internal/plan"
+	"ersatz/internal/report"
+)
+
+// Rendering of a plan.Result as text and CSV.
+
+func planTable(res *plan.Result) *report.Table {
+	t := &report.Table{
+		Header: []string{"chip", "policy", "chips", "nodes", "instance", "weights", "replicas", "batch",
+			"TTFT p" + pctName(res.SLO.Percentile), "TPOT p" + pctName(res.SLO.Percentile), "tok/s/chip", "kW", "$/h", "$/Mtok", "binding", "verified"},
+		Right: map[int]bool{2: true, 3: true, 6: true, 7: true, 8: true, 9: true, 10: true, 11: true, 12: true, 13: true},
+	}
+	for _, c := range res.Chips {
+		if c.Best == nil {
+			continue
+		}
+		p := c.Best
+		t.Add(p.Chip, decisionWord(c.Decision), p.ChipsTotal, p.Nodes, shapeText(p), p.Weights, replicasText(p), report.Num(p.Batch, 3),
+			band(p.TTFTS, p.TTFTLowS, p.TTFTHighS, 1), band(p.TPOTS, p.TPOTLowS, p.TPOTHighS, 1e3),
+			report.Num(p.OutputTPSPerChip, 3), report.Num(p.PowerKW, 3), report.Num(p.CostUSDPerHour, 3),
+			report.Num(p.USDPerMTokens, 3), p.Binding, verifiedWord(p.Verified, res.SLO))
+	}
+	return t
+}
+
+func pctName(p float64) string { return fmt.Sprintf("%g", p) }
+
+// band prints a latency with its low–high range: seconds for TTFT, ms for TPOT.
+func band(v, lo, hi, scale float64) string {
+	u := "s"
+	if scale == 1e3 {
+		u = "ms"
+	}
+	return fmt.Sprintf("%s%s (%s–%s)", report.Num(v*scale, 3), u, report.Num(lo*scale, 2), report.Num(hi*scale, 2))
+}
+
+func decisionWord(d string) string {
+	switch {
+	case strings.Contains(d, ": deny:"):
+		return "deny"
+	case strings.Contains(d, ": review:"):
+		return "review"
+	}
+	return "allow"
+}
+
+func verifiedWord(v *plan.Verification, slo plan.SLO) string {
+	switch {
+	case v == nil:
+		return "–"
+	case v.Requests == 0:
+		return "no"
+	case v.Meets && v.AddedReplicas > 0:
+		return fmt.Sprintf("yes (+%d replicas)", v.AddedReplicas)
+	case v.Meets:
+		return "yes"
+	}
+	return fmt.Sprintf("misses (TTFT %.2fs, TPOT %.0fms)", v.TTFTS, v.TPOTS*1e3)
+}
+
+func writePlan(w io.Writer, res *plan.Result, explain bool) error {
+	var b strings.Builder
+	t := res.Traffic
+	fmt.Fprintf(&b, "Plan for %s: %.3g req/s of %.0f → %.0f tokens", res.Model, t.RatePerS, t.InputTokens, t.OutputTokens)
+	fmt.Fprintf(&b, "; targets at p%g:", res.SLO.Percentile)
+	if res.SLO.TTFTS > 0 {
+		fmt.Fprintf(&b, " TTFT ≤ %s", secs(res.SLO.TTFTS))
+	}
+	if res.SLO.TPOTS > 0 {
+		fmt.Fprintf(&b, " TPOT ≤ %s", secs(res.SLO.TPOTS))
+	}
+	fmt.Fprintf(&b, "; policy %s; objective %s.\n\n", res.Policy, res.Objective)
+	if err := planTable(res).WriteText(&b); err != nil {
+		return err
+	}
+	var none []string
+	for _, c := range res.Chips {
+		if c.Best == nil {
+			none = append(none, c.Chip)
+		}
+	}
+	if len(none) > 0 {
+		fmt.Fprintf(&b, "No plan on: %s (--explain says why).\n", strings.Join(none, ", "))
+	}
+	b.WriteString("\n")
+	if p := res.Recommended; p != nil {
+		shape := plural(p.Replicas, "replica") + " of " + p.Layout
+		if p.Serving == "disaggregated" {
+			shape = fmt.Sprintf("%s of %s for prefill and %s of %s for decode", plural(p.PrefillReplicas, "instance"), p.PrefillLayout, plural(p.Replicas, "instance"), p.Layout)
+		}
+		fmt.Fprintf(&b, "Recommended under %s: %d × %s in %s, %s, %s serving at %s weights; $%s/h, %s kW, $%s per million output tokens.\n",
+			res.Policy, p.ChipsTotal, p.Chip, plural(p.Nodes, p.Node+" node"), shape, p.Serving, p.Weights,
+			report.Num(p.CostUSDPerHour, 3), report.Num(p.PowerKW, 3), report.Num(p.USDPerMTokens, 3))
+	} else {
+		b.WriteString("No plan meets the target under the policy.\n")
+	}
+	fmt.Fprintf(&b, "Why: %s\n", res.Why)
+	if im := res.Impact; im != nil {
+		fmt.Fprintf(&b, "\nBan impact (%s vs no policy):\n", im.Policy)
+		it := &report.Table{Header: []string{"", "with " + im.Policy, "without", "Δ"}, Right: map[int]bool{1: true, 2: true, 3: true}}
+		it.Add("chip", im.With.Chip, im.Without.Chip, "")
+		it.Add("chips", im.With.ChipsTotal, im.Without.ChipsTotal, signed(float64(im.DeltaChips), ""))
+		it.Add("$/h", report.Num(im.With.CostUSDPerHour, 3), report.Num(im.Without.CostUSDPerHour, 3), fmt.Sprintf("%s (×%.2f)", signed(im.DeltaCost, ""), im.CostRatio))
+		it.Add("kW", report.Num(im.With.PowerKW, 3), report.Num(im.Without.PowerKW, 3), signed(im.DeltaPowerKW, ""))
+		it.Add("TTFT p"+pctName(res.SLO.Percentile), secs(im.With.TTFTS), secs(im.Without.TTFTS), signed(im.DeltaTTFTS*1e3, " ms"))
+		it.Add("TPOT p"+pctName(res.SLO.Percentile), secs(im.With.TPOTS), secs(im.Without.TPOTS), signed(im.DeltaTPOTS*1e3, " ms"))
+		if err := it.WriteText(&b); err != nil {
+			return err
+		}
+	}
+	if explain {
+		b.WriteString("\nRejected candidates by reason:\n")
+		et := &report.Table{Header: []string{"chip", "policy", "rejections", "nearest miss"}}
+		for _, c := range res.Chips {
+			et.Add(c.Chip, decisionWord(c.Decision), counts(c.Rejected), nearest(c.Nearest))
+		}
+		if err := et.WriteText(&b); err != nil {
+			return err
+		}
+		fmt.Fprintf(&b, "%d candidates screened; in all: %s\n", res.Candidates, counts(res.Rejected))
+		for _, c := range res.Chips {
+			if strings.Contains(c.Decision, ": deny:") || strings.Contains(c.Decision, ": review:") {
+				fmt.Fprintf(&b, "  %s: %s\n", c.Chip, c.Decision)
+			}
+		}
+	}
+	b.WriteString("\nEstimates: " + strings.Join(res.Estimates, "; ") + ".\n")
+	b.WriteString("Latency bands come from the uncertainty of the chip's numbers and the model's parameters.\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func counts(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return m[keys[i]] > m[keys[j]] || m[keys[i]] == m[keys[j]] && keys[i] < keys[j] })
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func nearest(r *plan.Rejection) string {
+	if r == nil {
+		return ""
+	}
+	return fmt.Sprintf("%s: %s", r.Reason, r.Detail)
+}
+
+func secs(s float64) string {
+	if s < 1 {
+		return report.Num(s*1e3, 3) + " ms"
+	}
+	return report.Num(s, 3) + " s"
+}
+
+func signed(v float64, unit string) string {
+	s := report.Num(v, 3)
+	if v > 0 {
+		s = "+" + s
+	}
+	return s + unit
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// shapeText is the instance shape, both pools when disaggregated.
+func shapeText(p *plan.Plan) string {
+	if p.Serving == "disaggregated" {
+		return "P " + p.PrefillLayout + " / D " + p.Layout
+	}
+	return p.Layout
+}
+
+func replicasText(p *plan.Plan) string {
+	if p.Serving == "disaggregated" {
+		return fmt.Sprintf("%dP+%dD", p.PrefillReplicas, p.Replicas)
+	}
+	return fmt.Sprint(p.Replicas)
+}
