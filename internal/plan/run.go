@@ -101,6 +101,18 @@ func Run(req Request) (*Result, error) {
 	return res, nil
 }
 
+// estimated reports whether the chip's core performance figures (peak
+// rates, memory capacity or bandwidth) are only estimates.
+func estimated(c *hardware.Chip) bool {
+	for name, v := range c.Values() {
+		core := strings.HasPrefix(name, "dense_tflops.") || name == "memory_gb" || name == "memory_tbps"
+		if core && v.Confidence == hardware.Estimate {
+			return true
+		}
+	}
+	return false
+}
+
 // nodesOf returns the chip's default node first, then every other node
 // that lists it (a 910C ships in Atlas 800 A3 servers and in the
 // CloudMatrix384 supernode).
@@ -162,6 +174,10 @@ func why(req *Request, res *Result, with, without *ChipResult, searches []*chipS
 			fmt.Fprintf(&b, " against $%.3g/h for the next chip, %s", next.CostUSDPerHour, next.Chip)
 		}
 		fmt.Fprintf(&b, ". Each instance is bound by %s; its step is dominated by %s.", p.Binding, p.Bound)
+		if c, err := req.Catalog.Chip(p.Chip); err == nil && estimated(c) {
+			fmt.Fprintf(&b, " Caution: %s's performance figures are estimates without a primary source, so its latency band is wide (TPOT %.3g–%.3g ms).",
+				p.Chip, p.TPOTLowS*1e3, p.TPOTHighS*1e3)
+		}
 		if strings.Contains(with.Decision, ": review:") {
 			fmt.Fprintf(&b, " Its purchase needs review (%s).", strings.SplitN(with.Decision, ": review: ", 2)[1])
 		}
