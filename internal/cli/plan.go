@@ -71,6 +71,7 @@ func runPlan(e *env, args []string) error {
 	deny := fs.String("deny", "", "never these vendors or chips (comma-separated)")
 	chipList := fs.String("chips", "", "candidate chips (comma-separated ids); default every chip in the catalog")
 	roadmap := fs.Bool("include-roadmap", false, "also plan with announced, not yet shipping chips")
+	crossVendor := fs.Bool("cross-vendor", false, "also pair prefill on one vendor's chips with decode on another's (same-vendor pairings are always tried)")
 	objective := fs.String("objective", "cost", "minimise cost, chips or power")
 	precisions := fs.String("precisions", "", "weight precisions to try (comma-separated; default every one the chip runs but int4)")
 	engine := fs.String("engine", "vllm", "serving engine: vllm, sglang, trtllm, mindie or other")
@@ -114,7 +115,7 @@ func runPlan(e *env, args []string) error {
 		return err
 	}
 	req := plan.Request{
-		Model: m, Catalog: cat, SLO: target, Policy: set, IncludeRoadmap: *roadmap,
+		Model: m, Catalog: cat, SLO: target, Policy: set, IncludeRoadmap: *roadmap, CrossVendor: *crossVendor,
 		Objective: plan.Objective(*objective), Costs: costs, Headroom: *headroom, BudgetUSDPerHour: *budget,
 		Engine: perf.Engine(*engine), Verify: *verify, VerifyRequests: *verifyRequests, Seed: *seed,
 	}

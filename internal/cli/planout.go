@@ -90,14 +90,28 @@ func writePlan(w io.Writer, res *plan.Result, explain bool) error {
 	if len(none) > 0 {
 		fmt.Fprintf(&b, "No plan on: %s (--explain says why).\n", strings.Join(none, ", "))
 	}
+	if len(res.CrossChip) > 0 {
+		b.WriteString("\nPrefill on one chip, decode on another (best pairings):\n")
+		if err := crossTable(res).WriteText(&b); err != nil {
+			return err
+		}
+	}
 	b.WriteString("\n")
 	if p := res.Recommended; p != nil {
 		shape := plural(p.Replicas, "replica") + " of " + p.Layout
 		if p.Serving == "disaggregated" {
 			shape = fmt.Sprintf("%s of %s for prefill and %s of %s for decode", plural(p.PrefillReplicas, "instance"), p.PrefillLayout, plural(p.Replicas, "instance"), p.Layout)
 		}
-		fmt.Fprintf(&b, "Recommended under %s: %d × %s in %s, %s, %s serving at %s weights; $%s/h, %s kW, $%s per million output tokens.\n",
-			res.Policy, p.ChipsTotal, p.Chip, plural(p.Nodes, p.Node+" node"), shape, p.Serving, p.Weights,
+		if p.PrefillChip != "" {
+			shape = fmt.Sprintf("prefill on %s of %s (%s) and decode on %s of %s (%s)",
+				plural(p.PrefillReplicas, "instance"), p.PrefillLayout, p.PrefillChip, plural(p.Replicas, "instance"), p.Layout, p.Chip)
+		}
+		where := fmt.Sprintf("%d × %s in %s", p.ChipsTotal, p.Chip, plural(p.Nodes, p.Node+" node"))
+		if p.PrefillChip != "" {
+			where = fmt.Sprintf("%d chips in %s", p.ChipsTotal, plural(p.Nodes, "node"))
+		}
+		fmt.Fprintf(&b, "Recommended under %s: %s, %s, %s serving at %s weights; $%s/h, %s kW, $%s per million output tokens.\n",
+			res.Policy, where, shape, p.Serving, p.Weights,
 			report.Num(p.CostUSDPerHour, 3), report.Num(p.PowerKW, 3), report.Num(p.USDPerMTokens, 3))
 	} else {
 		b.WriteString("No plan meets the target under the policy.\n")
@@ -106,7 +120,7 @@ func writePlan(w io.Writer, res *plan.Result, explain bool) error {
 	if im := res.Impact; im != nil {
 		fmt.Fprintf(&b, "\nBan impact (%s vs no policy):\n", im.Policy)
 		it := &report.Table{Header: []string{"", "with " + im.Policy, "without", "Δ"}, Right: map[int]bool{1: true, 2: true, 3: true}}
-		it.Add("chip", im.With.Chip, im.Without.Chip, "")
+		it.Add("chip", chipLabel(im.With), chipLabel(im.Without), "")
 		it.Add("chips", im.With.ChipsTotal, im.Without.ChipsTotal, signed(float64(im.DeltaChips), ""))
 		it.Add("$/h", report.Num(im.With.CostUSDPerHour, 3), report.Num(im.Without.CostUSDPerHour, 3), fmt.Sprintf("%s (×%.2f)", signed(im.DeltaCost, ""), im.CostRatio))
 		it.Add("kW", report.Num(im.With.PowerKW, 3), report.Num(im.Without.PowerKW, 3), signed(im.DeltaPowerKW, ""))
@@ -183,12 +197,31 @@ func plural(n int, noun string) string {
 	return fmt.Sprintf("%d %ss", n, noun)
 }
 
-// shapeText is the instance shape, both pools when disaggregated.
+// shapeText is the instance shape, both pools when disaggregated, with
+// their chips when those differ.
 func shapeText(p *plan.Plan) string {
-	if p.Serving == "disaggregated" {
+	switch {
+	case p.PrefillChip != "":
+		return fmt.Sprintf("P %s %s %s / D %s %s", p.PrefillChip, p.PrefillLayout, p.PrefillWeights, p.Chip, p.Layout)
+	case p.Serving == "disaggregated":
 		return "P " + p.PrefillLayout + " / D " + p.Layout
 	}
 	return p.Layout
+}
+
+// crossTable lists the plans that prefill on one chip and decode on another.
+func crossTable(res *plan.Result) *report.Table {
+	pct := pctName(res.SLO.Percentile)
+	t := &report.Table{
+		Header: []string{"prefill → decode", "chips", "nodes", "pools", "weights", "replicas", "TTFT p" + pct, "TPOT p" + pct, "kW", "$/h", "$/Mtok", "verified"},
+		Right:  map[int]bool{1: true, 2: true, 5: true, 6: true, 7: true, 8: true, 9: true, 10: true},
+	}
+	for _, p := range res.CrossChip {
+		t.Add(p.PrefillChip+" → "+p.Chip, p.ChipsTotal, p.Nodes, "P "+p.PrefillLayout+" / D "+p.Layout, p.PrefillWeights+"/"+p.Weights,
+			replicasText(p), band(p.TTFTS, p.TTFTLowS, p.TTFTHighS, 1), band(p.TPOTS, p.TPOTLowS, p.TPOTHighS, 1e3),
+			report.Num(p.PowerKW, 3), report.Num(p.CostUSDPerHour, 3), report.Num(p.USDPerMTokens, 3), verifiedWord(p.Verified, res.SLO))
+	}
+	return t
 }
 
 func replicasText(p *plan.Plan) string {
@@ -196,4 +229,12 @@ func replicasText(p *plan.Plan) string {
 		return fmt.Sprintf("%dP+%dD", p.PrefillReplicas, p.Replicas)
 	}
 	return fmt.Sprint(p.Replicas)
+}
+
+// chipLabel names a plan's chip, both when prefill and decode differ.
+func chipLabel(p *plan.Plan) string {
+	if p.PrefillChip != "" {
+		return p.PrefillChip + "→" + p.Chip
+	}
+	return p.Chip
 }

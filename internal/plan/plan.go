@@ -69,8 +69,11 @@ type Request struct {
 	// precision the chip runs, int4 excepted (its quality loss is the
 	// user's call, so it is only tried when named).
 	Precisions []hardware.Precision
-	Engine     perf.Engine
-	Params     *perf.Params
+	// CrossVendor lets a plan prefill on one vendor's chips and decode on
+	// another's (same-vendor pairings are always tried).
+	CrossVendor bool
+	Engine      perf.Engine
+	Params      *perf.Params
 	// Verify is how many of the best plans per chip the simulator checks
 	// (0 skips verification); VerifyRequests bounds each simulation.
 	Verify         int
@@ -91,9 +94,12 @@ type Plan struct {
 	Layout   string `json:"layout"` // of one instance (the decode instance when disaggregated)
 	Devices  int    `json:"devices_per_instance"`
 	Replicas int    `json:"replicas"`
-	// Disaggregated serving: the prefill pool (same chip and precision).
+	// Disaggregated serving: the prefill pool, on PrefillChip at
+	// PrefillWeights when those differ from the decode pool's.
 	PrefillLayout   string `json:"prefill_layout,omitempty"`
 	PrefillReplicas int    `json:"prefill_replicas,omitempty"`
+	PrefillChip     string `json:"prefill_chip,omitempty"`
+	PrefillWeights  string `json:"prefill_weights,omitempty"`
 
 	ChipsTotal int     `json:"chips"`
 	Nodes      int     `json:"nodes"`
@@ -168,6 +174,8 @@ type ChipResult struct {
 	// Nearest is the closest miss when nothing passed.
 	Nearest *Rejection `json:"nearest_miss,omitempty"`
 	allowed bool
+	// verifier is the search that simulates a cross-chip plan.
+	verifier *chipSearch
 }
 
 // Impact compares the best plan under the policy with the best without it.
@@ -192,6 +200,9 @@ type Result struct {
 	Objective Objective     `json:"objective"`
 	Costs     Costs         `json:"costs"`
 	Chips     []*ChipResult `json:"chips"`
+	// CrossChip are the best plans that prefill on one chip and decode on
+	// another, cheapest first.
+	CrossChip []*Plan `json:"cross_chip,omitempty"`
 	// Recommended is the best plan the policy allows; nil when none.
 	Recommended *Plan `json:"recommended,omitempty"`
 	// Why explains the recommendation, or why there is none.

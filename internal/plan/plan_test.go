@@ -188,3 +188,41 @@ func BenchmarkScreen(b *testing.B) {
 		})
 	}
 }
+
+// Prefill and decode may run on different chips of one vendor; pairing
+// vendors is opt-in.
+func TestCrossChip(t *testing.T) {
+	req := request(t, "deepseek-ai/DeepSeek-R1", "ascend-910c", "ascend-910b2", "h20")
+	res, err := Run(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.CrossChip) == 0 {
+		t.Fatal("no cross-chip plan between the two Ascend chips")
+	}
+	for _, p := range res.CrossChip {
+		pre, _ := req.Catalog.Chip(p.PrefillChip)
+		dec, _ := req.Catalog.Chip(p.Chip)
+		if pre == nil || dec == nil || pre.Vendor != dec.Vendor || p.PrefillChip == p.Chip {
+			t.Errorf("cross-chip plan %s → %s: want two chips of one vendor", p.PrefillChip, p.Chip)
+		}
+		// Each pool is priced at its own chip: the total is the sum.
+		if p.ChipsTotal < p.Replicas+p.PrefillReplicas {
+			t.Errorf("%s → %s: %d chips for %d+%d instances", p.PrefillChip, p.Chip, p.ChipsTotal, p.PrefillReplicas, p.Replicas)
+		}
+	}
+	req.CrossVendor = true
+	res, err = Run(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mixed := false
+	for _, p := range res.CrossChip {
+		pre, _ := req.Catalog.Chip(p.PrefillChip)
+		dec, _ := req.Catalog.Chip(p.Chip)
+		mixed = mixed || pre.Vendor != dec.Vendor
+	}
+	if !mixed {
+		t.Error("--cross-vendor tried no pairing across vendors")
+	}
+}

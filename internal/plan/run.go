@@ -69,16 +69,28 @@ func Run(req Request) (*Result, error) {
 			req.Progress(i+1, len(chips))
 		}
 	}
-	var with, without *ChipResult
+	cross, err := crossChip(&req, searches)
+	if err != nil {
+		return nil, err
+	}
+	candidates := make([]*ChipResult, 0, len(searches)+len(cross))
 	for _, s := range searches {
-		if s.res.Best == nil {
+		candidates = append(candidates, s.res)
+	}
+	for _, c := range cross {
+		candidates = append(candidates, c)
+		res.CrossChip = append(res.CrossChip, c.Best)
+	}
+	var with, without *ChipResult
+	for _, c := range candidates {
+		if c.Best == nil {
 			continue
 		}
-		if without == nil || rank(s.res.Best) < rank(without.Best) {
-			without = s.res
+		if without == nil || rank(c.Best) < rank(without.Best) {
+			without = c
 		}
-		if s.res.allowed && (with == nil || rank(s.res.Best) < rank(with.Best)) {
-			with = s.res
+		if c.allowed && (with == nil || rank(c.Best) < rank(with.Best)) {
+			with = c
 		}
 	}
 	sort.SliceStable(res.Chips, func(i, j int) bool {
@@ -168,8 +180,11 @@ func why(req *Request, res *Result, with, without *ChipResult, searches []*chipS
 		if p.Serving == "disaggregated" {
 			shape = fmt.Sprintf("%d prefill × %s + %d decode × %s", p.PrefillReplicas, p.PrefillLayout, p.Replicas, p.Layout)
 		}
+		if p.PrefillChip != "" {
+			shape = fmt.Sprintf("%d prefill × %s on %s at %s + %d decode × %s on %s", p.PrefillReplicas, p.PrefillLayout, p.PrefillChip, p.PrefillWeights, p.Replicas, p.Layout, p.Chip)
+		}
 		fmt.Fprintf(&b, "%s is the %s plan the policy allows: %d chip%s (%s, %s) at $%.3g/h",
-			p.Chip, objectiveWord(req.Objective), p.ChipsTotal, plural(p.ChipsTotal), shape, p.Weights, p.CostUSDPerHour)
+			with.Chip, objectiveWord(req.Objective), p.ChipsTotal, plural(p.ChipsTotal), shape, p.Weights, p.CostUSDPerHour)
 		if next := runnerUp(res, with); next != nil {
 			fmt.Fprintf(&b, " against $%.3g/h for the next chip, %s", next.CostUSDPerHour, next.Chip)
 		}

@@ -170,7 +170,10 @@ type chipSearch struct {
 	res        *ChipResult
 	candidates int
 	plans      []*Plan
-	instances  map[*Plan]*instancePair
+	// The chip's most cost-effective prefill and decode pools, for plans
+	// that disaggregate across chips.
+	bestPre, bestDec *pool
+	instances        map[*Plan]*instancePair
 }
 
 // instancePair keeps the perf instances behind a plan for verification.
@@ -179,6 +182,8 @@ type instancePair struct {
 	prefillReplicas int
 	node            *hardware.Node
 	hourly          float64
+	// Disaggregated plans: the pools, for pricing them apart.
+	pre, decode *pool
 }
 
 // stage orders the filters: a candidate rejected at a later stage came
@@ -356,7 +361,8 @@ func (s *chipSearch) planFor(in *perf.Instance, sh shape, l fit.Layout, w perf.W
 	return pl
 }
 
-// price fills chips, nodes, power, cost and score.
+// price fills chips, nodes, power, cost and score of a plan on this
+// search's chip and node.
 func (s *chipSearch) price(pl *Plan, chips float64) {
 	req := s.req
 	pl.ChipsTotal = int(math.Ceil(chips - 1e-9))
@@ -364,6 +370,11 @@ func (s *chipSearch) price(pl *Plan, chips float64) {
 	pl.PowerKW = req.Costs.ChipPower(s.chip, s.node) * float64(pl.ChipsTotal) / 1000
 	pl.CostUSDPerHour = s.hourly * float64(pl.ChipsTotal)
 	pl.CostIsEstimate = s.estimate
+	finish(req, pl)
+}
+
+// finish derives the per-chip and per-token figures and the score.
+func finish(req *Request, pl *Plan) {
 	out := req.Traffic.RatePerS * req.Traffic.OutputTokens
 	pl.OutputTPSPerChip = out / float64(pl.ChipsTotal)
 	if out > 0 {

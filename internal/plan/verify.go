@@ -34,12 +34,12 @@ func (s *chipSearch) verify(pl *Plan) error {
 		if v.Meets {
 			if v.AddedReplicas > 0 {
 				pl.Replicas, pl.PrefillReplicas = replicas, pair.prefillReplicas
-				s.node, s.hourly = pair.node, pair.hourly
-				chips := float64(replicas) * pair.mixed.Chips()
-				if pair.prefill != nil {
-					chips += float64(pair.prefillReplicas) * pair.prefill.Chips()
+				if pair.pre != nil {
+					priceDisagg(s.req, pl, pair)
+				} else {
+					s.node, s.hourly = pair.node, pair.hourly
+					s.price(pl, float64(replicas)*pair.mixed.Chips())
 				}
-				s.price(pl, chips)
 			}
 			return nil
 		}

@@ -1,0 +1,70 @@
+package plan
+
+import (
+	"sort"
+
+	"ersatz/internal/perf"
+)
+
+// crossKeep is how many cross-chip plans the result keeps (the best one
+// the policy allows is kept besides).
+const crossKeep = 5
+
+// crossChip pairs each chip's most cost-effective prefill pool with every
+// other chip's most cost-effective decode pool — prefill is compute-bound
+// and decode bandwidth-bound, so the best chip for each need not be the
+// same (Huawei's 950PR and 950DT are built for exactly this split) — and
+// returns the best pairings. Pools pair within one vendor unless
+// req.CrossVendor: moving a KV cache between two vendors' serving stacks
+// is not something today's engines do, so such plans are opt-in. It
+// returns the best pairings as pseudo chip results (allowed only
+// when the policy allows both chips), the top ones verified by simulation.
+func crossChip(req *Request, searches []*chipSearch) ([]*ChipResult, error) {
+	w := perf.Workload{InputTokens: req.Traffic.InputTokens, OutputTokens: req.Traffic.OutputTokens, PrefixHit: req.Traffic.PrefixHit}
+	var out []*ChipResult
+	for _, p := range searches {
+		if p.bestPre == nil {
+			continue
+		}
+		for _, d := range searches {
+			if d == p || d.bestDec == nil || p.chip.Vendor != d.chip.Vendor && !req.CrossVendor {
+				continue
+			}
+			noop := func(string, string, float64) {}
+			pl, pair := sizeDisagg(req, p.bestPre, d.bestDec, w, noop)
+			if pl == nil || req.BudgetUSDPerHour > 0 && pl.CostUSDPerHour > req.BudgetUSDPerHour {
+				continue
+			}
+			pl.Policy = "allow"
+			decision := d.res.Decision
+			if !p.res.allowed {
+				decision = p.res.Decision
+			}
+			d.instances[pl] = pair
+			out = append(out, &ChipResult{
+				Chip: p.chip.ID + "→" + d.chip.ID, Vendor: p.chip.Vendor + "+" + d.chip.Vendor,
+				Decision: decision, Best: pl, Rejected: map[string]int{},
+				allowed: p.res.allowed && d.res.allowed, verifier: d,
+			})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Best.score < out[j].Best.score })
+	// Keep the best few, and the best the policy allows.
+	var kept []*ChipResult
+	allowedKept := false
+	for _, c := range out {
+		if len(kept) < crossKeep || c.allowed && !allowedKept {
+			kept = append(kept, c)
+			allowedKept = allowedKept || c.allowed
+		}
+	}
+	if req.Verify > 0 {
+		for _, c := range kept {
+			if err := c.verifier.verify(c.Best); err != nil {
+				return nil, err
+			}
+		}
+		sort.SliceStable(kept, func(i, j int) bool { return rank(kept[i].Best) < rank(kept[j].Best) })
+	}
+	return kept, nil
+}
