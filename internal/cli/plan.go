@@ -176,7 +176,7 @@ func runPlan(e *env, args []string) error {
 	case *asJSON:
 		err = report.WriteJSON(e.stdout, res)
 	case *asCSV:
-		err = planTable(res).WriteCSV(e.stdout)
+		err = planCSV(res).WriteCSV(e.stdout)
 	default:
 		err = writePlan(e.stdout, res, *explain)
 	}

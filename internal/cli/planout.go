@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 
 	"ersatz/internal/plan"
@@ -237,4 +238,31 @@ func chipLabel(p *plan.Plan) string {
 		return p.PrefillChip + "→" + p.Chip
 	}
 	return p.Chip
+}
+
+// planCSV is the per-chip table with plain numbers in SI units, one value
+// a column, for spreadsheets; cross-chip plans follow the per-chip ones.
+func planCSV(res *plan.Result) *report.Table {
+	t := &report.Table{Header: []string{"chip", "prefill_chip", "policy", "serving", "chips", "nodes", "layout", "prefill_layout",
+		"weights", "replicas", "prefill_replicas", "batch", "ttft_s", "ttft_low_s", "ttft_high_s", "tpot_s", "tpot_low_s", "tpot_high_s",
+		"output_tokens_per_s_per_chip", "power_kw", "usd_per_hour", "usd_per_million_output_tokens", "binding", "verified_meets_slo"}}
+	row := func(decision string, p *plan.Plan) {
+		verified := ""
+		if v := p.Verified; v != nil && v.Requests > 0 {
+			verified = fmt.Sprint(v.Meets)
+		}
+		g := func(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
+		t.Add(p.Chip, p.PrefillChip, decision, p.Serving, p.ChipsTotal, p.Nodes, p.Layout, p.PrefillLayout,
+			p.Weights, p.Replicas, p.PrefillReplicas, g(p.Batch), g(p.TTFTS), g(p.TTFTLowS), g(p.TTFTHighS), g(p.TPOTS), g(p.TPOTLowS), g(p.TPOTHighS),
+			g(p.OutputTPSPerChip), g(p.PowerKW), g(p.CostUSDPerHour), g(p.USDPerMTokens), p.Binding, verified)
+	}
+	for _, c := range res.Chips {
+		if c.Best != nil {
+			row(decisionWord(c.Decision), c.Best)
+		}
+	}
+	for _, p := range res.CrossChip {
+		row("", p)
+	}
+	return t
 }
