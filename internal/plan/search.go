@@ -380,13 +380,15 @@ func finish(req *Request, pl *Plan) {
 	if out > 0 {
 		pl.USDPerMTokens = pl.CostUSDPerHour / (out * 3600 / 1e6)
 	}
+	// Ties (the same chips at two precisions, say) go to the faster plan.
+	tie := pl.TTFTS*1e-9 + pl.TPOTS*1e-7
 	switch req.Objective {
 	case MinChips:
-		pl.score = float64(pl.ChipsTotal) + pl.CostUSDPerHour*1e-9
+		pl.score = float64(pl.ChipsTotal) + pl.CostUSDPerHour*1e-9 + tie
 	case MinPower:
-		pl.score = pl.PowerKW + pl.CostUSDPerHour*1e-9
+		pl.score = pl.PowerKW + pl.CostUSDPerHour*1e-9 + tie
 	default:
-		pl.score = pl.CostUSDPerHour + float64(pl.ChipsTotal)*1e-9
+		pl.score = pl.CostUSDPerHour + float64(pl.ChipsTotal)*1e-9 + tie
 	}
 }
 
