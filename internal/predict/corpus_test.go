@@ -126,3 +126,43 @@ func TestUnpredictableCasesSayWhy(t *testing.T) {
 		t.Errorf("70B bf16 on one H100: %v", err)
 	}
 }
+
+// A decode-only case with no prompt (context_tokens only), as the
+// measured-here script writes them, is predicted from the decode steps.
+func TestDecodeOnlyCase(t *testing.T) {
+	doc := []byte(`version: 1
+cases:
+  - id: decode-only
+    source: test
+    claim: measured-here
+    model: meta-llama/Llama-3.1-8B-Instruct
+    chip: h200-sxm
+    engine: other
+    precision: {weights: bf16}
+    serving: aggregated
+    instances:
+      - {role: mixed, count: 1, chips: 1, tp: 1}
+    workload:
+      input_tokens: 0
+      output_tokens: 1
+      context_tokens: 2048
+      load: {batch_per_chip: 64}
+    phase: decode
+    metric: tpot_ms_mean
+    measured: 10
+`)
+	f, _, err := corpus.ParseCorpus(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, err := New(nil, ".").Predict(&f.Cases[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 64 sequences × 2048 keys × 128 KiB of bf16 KV (32 layers × 8 × 128 ×
+	// 2 × 2 B) = 17.2 GB read, plus 16 GB of weights, at 4.8 TB/s: about
+	// 7 ms before efficiencies and overheads.
+	if pr.Value < 6 || pr.Value > 20 {
+		t.Errorf("TPOT %.2f ms, want the 7–15 ms the bandwidth arithmetic gives", pr.Value)
+	}
+}

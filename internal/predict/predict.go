@@ -218,6 +218,12 @@ func (p *Predictor) Scenario(c *corpus.Case) (perf.Scenario, error) {
 		sc.Decode, sc.DecodeCount = sc.Mixed, sc.MixedCount
 		sc.Mixed = nil
 	case "decode":
+		if c.Workload.InputTokens == 0 {
+			// A decode-only figure with no prompt (context_tokens only):
+			// the aggregated instance never prefills, so it is its own
+			// decode pool.
+			break
+		}
 		sc.Prefill, sc.PrefillCount = sc.Mixed, sc.MixedCount
 		sc.Decode, sc.DecodeCount = sc.Mixed, sc.MixedCount
 		sc.Mixed = nil
@@ -270,14 +276,18 @@ func metric(c *corpus.Case, r *perf.Result, sc perf.Scenario) (float64, float64,
 	aggregatedPhase := sc.Mixed == nil && sc.Prefill == sc.Decode
 	switch c.Phase {
 	case "prefill":
-		pl := r.Pool("prefill")
-		in, out, chips = pl.InputTPS, 0, pl.Chips
-		if aggregatedPhase {
-			out = in / math.Max(c.Workload.InputTokens, 1) // one token per prompt
+		if pl := r.Pool("prefill"); pl != nil {
+			in, out, chips = pl.InputTPS, 0, pl.Chips
+			if aggregatedPhase {
+				out = in / math.Max(c.Workload.InputTokens, 1) // one token per prompt
+			}
 		}
 	case "decode":
-		pl := r.Pool("decode")
-		in, out, chips = pl.InputTPS, pl.OutputTPS, pl.Chips
+		// A decode-only aggregated case (no prompt) has a mixed pool only,
+		// and all of it decodes.
+		if pl := r.Pool("decode"); pl != nil {
+			in, out, chips = pl.InputTPS, pl.OutputTPS, pl.Chips
+		}
 	}
 	if chips <= 0 {
 		return 0, 0, errors.New("no chips in the measured phase")
