@@ -44,6 +44,8 @@ var goldenCases = []struct {
 	{"predict-scenario", "predict --scenario ../corpus/testdata/spec-example.yaml", 0},
 	{"simulate-qwen3-14b-h100", "simulate --model Qwen/Qwen3-14B --chip h100 --chips 1 --rate 5 --requests 2000 --lengths lognormal --ttft-slo 1s --tpot-slo 50ms", 0},
 	{"simulate-disagg-r1-910c", "simulate --model deepseek-ai/DeepSeek-R1 --chip ascend-910c --chips 8 --weights int8 --replicas 2 --prefill-replicas 2 --rate 4 --requests 500 --input-tokens 3000 --output-tokens 300", 0},
+	{"simulate-scenario", "simulate --scenario ../corpus/testdata/spec-example.yaml --requests 1000", 0},
+	{"simulate-scenario-rate", "simulate --scenario ../corpus/testdata/spec-example.yaml --rate 10 --requests 500 --json", 0},
 	{"simulate-no-rate", "simulate --model Qwen/Qwen3-14B --chip h100 --chips 1", 2},
 	// The README's main command.
 	{"plan-r1-cn-domestic", "plan --model deepseek-ai/DeepSeek-R1 --rate 20 --input-tokens 1155 --output-tokens 211 --ttft-p90 2s --tpot-p90 50ms --policy cn-domestic", 0},

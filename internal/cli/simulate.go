@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -94,8 +95,30 @@ func runSimulate(e *env, args []string) error {
 	seed := fs.Uint64("seed", 1, "random seed; the same seed gives the same records")
 	records := fs.String("records", "", "write one JSON line per request to this file as requests finish")
 	asJSON := fs.Bool("json", false, "print the summary as JSON")
+	scenario := fs.String("scenario", "", "take the deployment and the load from a scenario file (the corpus format of docs/corpus.md)")
+	caseID := fs.String("case", "", "the case of --scenario to simulate (default: its first)")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	rt, err := sim.ParseRouter(*router)
+	if err != nil {
+		return usagef("--router: %v", err)
+	}
+	pool := serving.Pool{Router: rt, MaxNumSeqs: *maxSeqs, MaxNumBatchedTokens: *maxTokens, BlockTokens: *block, PrefixCaching: *prefixCache}
+	slo := sim.SLO{TTFTS: float64(ttft), TPOTS: float64(tpot)}
+	var dep serving.Deployment
+	var header string
+	if *scenario != "" {
+		if d.model != "" || d.chip != "" || *prefillReplicas > 0 {
+			return usagef("--scenario describes the deployment; drop --model, --chip and --prefill-replicas")
+		}
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if dep, header, err = scenarioDeployment(e, &d.catalogs, *scenario, *caseID, pool, &tr, set); err != nil {
+			return err
+		}
+		dep.SLO = slo
+		return runSim(e, dep, header, &tr, *block, *seed, *records, *asJSON)
 	}
 	r, err := d.resolve(e)
 	if err != nil {
@@ -105,19 +128,13 @@ func runSimulate(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	rt, err := sim.ParseRouter(*router)
-	if err != nil {
-		return usagef("--router: %v", err)
-	}
 	in, err := r.instance(engine, spec)
 	if err != nil {
 		return err
 	}
-	dep := serving.Deployment{
-		Pool: serving.Pool{Instance: in, Replicas: *replicas, Router: rt, MaxNumSeqs: *maxSeqs,
-			MaxNumBatchedTokens: *maxTokens, BlockTokens: *block, PrefixCaching: *prefixCache},
-		SLO: sim.SLO{TTFTS: float64(ttft), TPOTS: float64(tpot)},
-	}
+	pool.Instance, pool.Replicas = in, *replicas
+	dep = serving.Deployment{Pool: pool, SLO: slo}
+	header = fmt.Sprintf("%s on %d × %d × %s (%s), weights %s, KV %s", r.model.ID, *replicas, int(in.Chips()), r.chip.ID, r.layout, r.weights, r.kv)
 	if *prefillReplicas > 0 {
 		pd := d
 		if *prefillChip != "" {
@@ -144,6 +161,11 @@ func runSimulate(e *env, args []string) error {
 	} else if *prefillChip != "" || *prefillTP != 0 {
 		return usagef("--prefill-chip and --prefill-tp need --prefill-replicas")
 	}
+	return runSim(e, dep, header, &tr, *block, *seed, *records, *asJSON)
+}
+
+// runSim simulates dep on the traffic and renders the summary.
+func runSim(e *env, dep serving.Deployment, header string, tr *trafficFlags, block int, seed uint64, records string, asJSON bool) error {
 	maxContext := tr.input + tr.output
 	if tr.lengths != "fixed" {
 		maxContext = int(float64(maxContext) * (1 + 2*tr.lengthCV))
@@ -152,8 +174,8 @@ func runSimulate(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	rng := rand.New(rand.NewPCG(*seed, *seed^0x9e3779b97f4a7c15))
-	src, closeTrace, err := tr.source(rng, *block)
+	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	src, closeTrace, err := tr.source(rng, block)
 	if err != nil {
 		return err
 	}
@@ -175,8 +197,8 @@ func runSimulate(e *env, args []string) error {
 	bar := newProgress(e.stderr, min(tr.requests, 1<<30))
 	var sink sim.RecordSink = sim.RecordFunc(func(*sim.Record) { bar.add(1) })
 	var rec *recordWriter
-	if *records != "" {
-		f, err := os.Create(*records)
+	if records != "" {
+		f, err := os.Create(records)
 		if err != nil {
 			return fmt.Errorf("--records: %w", err)
 		}
@@ -197,10 +219,10 @@ func runSimulate(e *env, args []string) error {
 	if stop.Load() {
 		fmt.Fprintln(e.stderr, "ersatz simulate: interrupted; the summary covers the requests admitted before the signal")
 	}
-	if *asJSON {
+	if asJSON {
 		return report.WriteJSON(e.stdout, sum)
 	}
-	return writeSimSummary(e.stdout, r, in, dep, sum)
+	return writeSimSummary(e.stdout, header, dep, sum)
 }
 
 // stoppable ends a source early once stop is set.
@@ -256,9 +278,9 @@ func appendJSON(dst []byte, v any) ([]byte, error) {
 	return append(append(dst, b...), '\n'), nil
 }
 
-func writeSimSummary(w io.Writer, r *resolved, in *perf.Instance, dep serving.Deployment, s *sim.Summary) error {
-	fmt.Fprintf(w, "%s on %d × %d × %s (%s), weights %s, KV %s",
-		r.model.ID, dep.Pool.Replicas, int(in.Chips()), r.chip.ID, r.layout, r.weights, r.kv)
+func writeSimSummary(w io.Writer, header string, dep serving.Deployment, s *sim.Summary) error {
+	in := dep.Pool.Instance
+	fmt.Fprint(w, header)
 	if dep.Prefill != nil {
 		p := dep.Prefill.Instance
 		fmt.Fprintf(w, "; prefill %d × %d × %s, KV link %.0f GB/s", dep.Prefill.Replicas, int(p.Chips()), p.Deployment().Chip.ID, dep.LinkBytesPerS/1e9)
