@@ -61,12 +61,7 @@ func serveDisagg(sc Scenario) (Result, error) {
 	if _, _, err := p.maxBatch(w.InputTokens, w.InputTokens); err != nil {
 		return Result{}, fmt.Errorf("prefill: %w", err)
 	}
-	peak := w.InputTokens + w.OutputTokens
-	mean := w.InputTokens + w.OutputTokens/2
-	if w.ContextTokens > 0 {
-		peak, mean = w.ContextTokens, w.ContextTokens
-	}
-	bmax, limit, err := d.maxBatch(mean, peak)
+	bmax, limit, err := d.decodeBatch(w)
 	if err != nil {
 		return Result{}, fmt.Errorf("decode: %w", err)
 	}

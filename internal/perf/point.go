@@ -21,17 +21,7 @@ type Point struct {
 // and what limits it: KV capacity, the engine's sequence cap, or the token
 // budget every step needs for its share of prefill.
 func (in *Instance) MaxBatch(w Workload) (float64, string, error) {
-	peak := w.InputTokens + w.OutputTokens
-	mean := w.InputTokens + w.OutputTokens/2
-	if w.ContextTokens > 0 {
-		peak, mean = w.ContextTokens, w.ContextTokens
-	}
-	if in.eng.KVReserve == KVReserveCompletion {
-		// The scheduler reserves each request's blocks to completion at
-		// admission, so the cache holds every sequence at its full length.
-		mean = peak
-	}
-	bmax, limit, err := in.maxBatch(mean, peak)
+	bmax, limit, err := in.decodeBatch(w)
 	if err != nil {
 		return 0, "", err
 	}
@@ -66,4 +56,22 @@ func (in *Instance) At(w Workload, b, lambda float64) Point {
 		Mixed:      st.mix,
 		MixedShare: st.share,
 	}
+}
+
+// decodeBatch is the largest decode batch the KV cache and the sequence
+// cap allow for w: sequences hold input + output/2 tokens on average (all
+// of input + output where the scheduler reserves to completion, or the
+// given context of a decode-only workload).
+func (in *Instance) decodeBatch(w Workload) (float64, string, error) {
+	peak := w.InputTokens + w.OutputTokens
+	mean := w.InputTokens + w.OutputTokens/2
+	if w.ContextTokens > 0 {
+		peak, mean = w.ContextTokens, w.ContextTokens
+	}
+	if in.eng.KVReserve == KVReserveCompletion {
+		// The scheduler reserves each request's blocks to completion at
+		// admission, so the cache holds every sequence at its full length.
+		mean = peak
+	}
+	return in.maxBatch(mean, peak)
 }
