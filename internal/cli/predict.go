@@ -30,6 +30,8 @@ func runPredict(e *env, args []string) error {
 	instances := fs.Int("instances", 1, "instances (replicas) of the deployment")
 	specTokens := fs.Int("spec-tokens", 0, "speculative decoding: draft tokens per step")
 	specAcc := fs.Float64("spec-acceptance", 0.7, "speculative decoding: acceptance per draft token")
+	eager := fs.Bool("enforce-eager", false, "the engine runs without captured graphs (vLLM --enforce-eager, SGLang --disable-cuda-graph)")
+	graphMax := fs.Int("cuda-graph-max-batch", 0, "largest per-rank batch the engine captures a graph for (default: the engine's)")
 	var slo sloFlags
 	slo.register(fs)
 	params := fs.String("params", "", "YAML file of efficiency parameters merged over the built-in ones")
@@ -99,6 +101,19 @@ func runPredict(e *env, args []string) error {
 		}
 		if target.Percentile != 0 {
 			c["slo"] = map[string]any{"ttft_ms": target.TTFTS * 1e3, "tpot_ms": target.TPOTS * 1e3, "percentile": target.Percentile}
+		}
+		if *graphMax < 0 {
+			return usagef("--cuda-graph-max-batch %d: want a positive batch (--enforce-eager runs without graphs)", *graphMax)
+		}
+		args := map[string]any{}
+		if *eager {
+			args["enforce_eager"] = true
+		}
+		if *graphMax != 0 {
+			args["cuda_graph_max_batch"] = *graphMax
+		}
+		if len(args) > 0 {
+			c["engine_args"] = args
 		}
 		if *specTokens > 0 {
 			c["speculative"] = map[string]any{"method": "mtp", "draft_tokens": *specTokens, "acceptance": *specAcc}

@@ -154,6 +154,13 @@ type EngineArgs struct {
 	MaxNumBatchedTokens *int `json:"max_num_batched_tokens,omitempty"`
 	// ChunkedPrefill false means prompts are prefilled whole.
 	ChunkedPrefill *bool `json:"chunked_prefill,omitempty"`
+	// EnforceEager true means the engine ran without captured graphs
+	// (vLLM --enforce-eager, SGLang --disable-cuda-graph).
+	EnforceEager *bool `json:"enforce_eager,omitempty"`
+	// CUDAGraphMaxBatch is the largest batch per rank the engine captured
+	// a graph for (SGLang --cuda-graph-max-bs, the largest of
+	// TensorRT-LLM's cuda_graph_config batch_sizes).
+	CUDAGraphMaxBatch *int `json:"cuda_graph_max_batch,omitempty"`
 }
 
 // SLO is a latency target. Percentile 0 means the mean.

@@ -28,11 +28,12 @@
 //
 // # Optional fields added by this project
 //
-//   - engine_args: {max_num_seqs, max_num_batched_tokens, chunked_prefill}
-//     records engine settings the measurement ran with ([EngineArgs]);
-//     each is optional, absent means the engine's default. The limits are
-//     per engine scheduler (per DP rank with attention data parallelism).
-//     max_num_seqs and max_num_batched_tokens must be >= 1.
+//   - engine_args: {max_num_seqs, max_num_batched_tokens, chunked_prefill,
+//     enforce_eager, cuda_graph_max_batch} records engine settings the
+//     measurement ran with ([EngineArgs]); each is optional, absent means
+//     the engine's default. The limits are per engine scheduler (per DP
+//     rank with attention data parallelism). max_num_seqs and
+//     max_num_batched_tokens and cuda_graph_max_batch must be >= 1.
 //
 // Names (claim, engine, serving, role, precision, phase, metric) are
 // compared after lowering case; ids are not lowered and must already match

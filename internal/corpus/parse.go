@@ -287,6 +287,9 @@ func validate(c *Case, mode Mode) []error {
 		if a.MaxNumBatchedTokens != nil && *a.MaxNumBatchedTokens < 1 {
 			add("engine_args.max_num_batched_tokens: want >= 1 (got %d)", *a.MaxNumBatchedTokens)
 		}
+		if a.CUDAGraphMaxBatch != nil && *a.CUDAGraphMaxBatch < 1 {
+			add("engine_args.cuda_graph_max_batch: want >= 1 (got %d; enforce_eager: true runs without graphs)", *a.CUDAGraphMaxBatch)
+		}
 	}
 	if s := c.SLO; s != nil {
 		if !(s.TTFTms >= 0) || !(s.TPOTms >= 0) || s.TTFTms+s.TPOTms == 0 {

@@ -62,6 +62,13 @@ type Deployment struct {
 	// prompt is prefilled whole in one step, whatever the token budget
 	// (trtllm-bench's default).
 	NoChunkedPrefill bool
+	// Eager says the engine runs without captured graphs (vLLM's
+	// --enforce-eager, SGLang's --disable-cuda-graph).
+	Eager bool
+	// GraphMaxBatch, when positive, replaces the engine's largest graphed
+	// batch per rank (SGLang's --cuda-graph-max-bs, TensorRT-LLM's
+	// cuda_graph_config batch sizes).
+	GraphMaxBatch int
 }
 
 // Instance is a validated deployment with every per-step constant
@@ -92,6 +99,10 @@ type Instance struct {
 	kernel    float64 // s per kernel
 	stepFixed float64 // s per step
 	perSeq    float64 // s per sequence per step
+	// Host launch time per layer of an eager step, and the largest
+	// graphed batch per rank (0: never graphed).
+	eagerDense, eagerMoE float64
+	graphMax             float64
 	imbalance float64
 	allGather bool // EP tokens reach the experts by all-gather + reduce-scatter
 
@@ -219,6 +230,13 @@ func New(d Deployment, p *Params) (*Instance, error) {
 	}
 	if d.MaxSeqs < 0 || d.MaxBatchTokens < 0 {
 		return nil, fmt.Errorf("perf: max seqs %d and max batch tokens %d: want ≥ 0 (0 = the engine default)", d.MaxSeqs, d.MaxBatchTokens)
+	}
+	if d.GraphMaxBatch < 0 {
+		return nil, fmt.Errorf("perf: graph max batch %d: want ≥ 0 (0 = the engine default)", d.GraphMaxBatch)
+	}
+	in.graphMax = float64(in.eng.GraphMaxBatch)
+	if d.GraphMaxBatch > 0 {
+		in.graphMax = float64(d.GraphMaxBatch)
 	}
 	if d.MaxSeqs > 0 {
 		in.maxSeqs = d.MaxSeqs

@@ -98,7 +98,22 @@ type EngineParams struct {
 	// every rank's tokens, runs its own experts on them and
 	// reduce-scatters the partial outputs).
 	EPComm string `json:"ep_comm,omitempty"`
-	Note   string `json:"note,omitempty"`
+	// EagerLayer and EagerMoELayer are the host time to launch one dense
+	// or one MoE decoder layer when a step runs without a captured graph
+	// (eager PyTorch), in seconds. The device runs behind the host, so
+	// an eager step takes at least its launch time. Nil means the engine
+	// always runs compiled graphs.
+	EagerLayer    *Param `json:"eager_layer_s,omitempty"`
+	EagerMoELayer *Param `json:"eager_moe_layer_s,omitempty"`
+	// GraphMaxBatch is the largest per-rank batch the engine replays from
+	// a captured graph: decode sequences for a decode-only step, tokens
+	// for a step that carries prefill. 0 means it never graphs.
+	GraphMaxBatch int `json:"graph_max_batch,omitempty"`
+	// GraphDecodeOnly says steps that carry prefill run eagerly (SGLang,
+	// TensorRT-LLM); with attention DP one rank's prefill makes every
+	// rank eager, since the ranks agree on graph use each step.
+	GraphDecodeOnly bool   `json:"graph_decode_only,omitempty"`
+	Note            string `json:"note,omitempty"`
 }
 
 // Values of EngineParams.KVReserve and EngineParams.EPComm.
@@ -188,6 +203,12 @@ func (p *Params) resolve() error {
 		}
 	}
 	for n, e := range p.Engines {
+		if (e.EagerLayer == nil) != (e.EagerMoELayer == nil) {
+			return fmt.Errorf("perf params: engine %s: eager_layer_s and eager_moe_layer_s: want both or neither", n)
+		}
+		if e.GraphMaxBatch < 0 {
+			return fmt.Errorf("perf params: engine %s: graph_max_batch %d: want ≥ 0", n, e.GraphMaxBatch)
+		}
 		if e.StepOverhead == nil || e.SeqOverhead == nil || e.KernelScale == nil {
 			return fmt.Errorf("perf params: engine %s: step_overhead_s, seq_overhead_s and kernel_scale are required", n)
 		}

@@ -58,6 +58,11 @@ func (in *Instance) setRates(hw, eff float64) {
 	in.kernel = f.KernelOverhead.Value * costScale(eff, f.KernelOverhead.Spread)
 	in.stepFixed = e.StepOverhead.Value * costScale(eff, e.StepOverhead.Spread)
 	in.perSeq = e.SeqOverhead.Value * costScale(eff, e.SeqOverhead.Spread)
+	in.eagerDense, in.eagerMoE = 0, 0
+	if e.EagerLayer != nil {
+		in.eagerDense = e.EagerLayer.Value * costScale(eff, e.EagerLayer.Spread)
+		in.eagerMoE = e.EagerMoELayer.Value * costScale(eff, e.EagerMoELayer.Spread)
+	}
 	in.imbalance = 1 + (f.MoEImbalance.Value-1)*costScale(eff, f.MoEImbalance.Spread)
 }
 

@@ -252,9 +252,6 @@ func (in *Instance) step(b *Batch, tbo bool) Step {
 	}
 	// Each DP rank schedules its own sequences, in parallel.
 	host := in.stepFixed + in.perSeq*float64(b.DecodeSeqs+b.PrefillSeqs)/dp
-	if !in.eng.HostOverlap {
-		s.Overhead.add(host, Overhead)
-	}
 	if tbo {
 		// Only the communication beyond the other half's compute shows.
 		// Each layer alternates the halves: one half's dispatch runs
@@ -276,15 +273,54 @@ func (in *Instance) step(b *Batch, tbo bool) Step {
 	s.Total = s.Projections.Seconds + s.FFN.Seconds + s.Experts.Seconds + s.Attention.Seconds + s.Elementwise.Seconds +
 		s.LMHead.Seconds + s.Draft.Seconds + s.TPComm.Seconds + s.EPComm.Seconds + s.PPComm.Seconds +
 		s.Overhead.Seconds
+	// An eager step's kernels are launched one by one from Python; the
+	// device runs behind the launches, so the step lasts at least as long
+	// as they take. With the host preparing the next step while the
+	// device runs this one (TensorRT-LLM's overlap scheduler), scheduling
+	// and launching share the host and only their excess over the device
+	// time shows; otherwise scheduling comes on top.
+	launch := in.launch(b, micro)
+	cpu := units.Seconds(launch)
 	if in.eng.HostOverlap {
-		// The host works on the next step while the device runs this
-		// one: only host time beyond the device's shows.
-		if extra := units.Seconds(host) - s.Total; extra > 0 {
-			s.Overhead.add(float64(extra), Overhead)
-			s.Total += extra
-		}
+		cpu += units.Seconds(host)
+	}
+	if extra := cpu - s.Total; extra > 0 {
+		s.Overhead.add(float64(extra), Overhead)
+		s.Total += extra
+	}
+	if !in.eng.HostOverlap {
+		s.Overhead.add(host, Overhead)
+		s.Total += units.Seconds(host)
 	}
 	return s
+}
+
+// launch is the host time to launch the kernels of b's step when it runs
+// eagerly, or 0 when the engine replays it from a captured graph. Each
+// DP rank launches its own layers in parallel; every pipeline
+// micro-batch launches its stage's layers again.
+func (in *Instance) launch(b *Batch, micro float64) float64 {
+	if in.eagerDense == 0 && in.eagerMoE == 0 {
+		return 0
+	}
+	dp := float64(in.d.DP)
+	if !in.d.Eager && in.graphMax > 0 {
+		if b.PrefillTokens == 0 && float64(b.DecodeSeqs)/dp <= in.graphMax {
+			return 0
+		}
+		if b.PrefillTokens > 0 && !in.eng.GraphDecodeOnly && float64(b.DecodeTokens+b.PrefillTokens)/dp <= in.graphMax {
+			return 0
+		}
+	}
+	t := (in.layers-in.moeLayers)*in.eagerDense + in.moeLayers*in.eagerMoE
+	if in.draftTokens > 0 && b.DecodeSeqs > 0 {
+		per := in.eagerDense
+		if in.moeLayers > 0 {
+			per = in.eagerMoE
+		}
+		t += in.draftTokens * in.draftLayers * per
+	}
+	return t * micro
 }
 
 // layers1 adds one stage's worth of decoder layers (n in all, dense of

@@ -150,6 +150,10 @@ func (p *Predictor) Scenario(c *corpus.Case) (perf.Scenario, error) {
 				d.MaxBatchTokens = *a.MaxNumBatchedTokens
 			}
 			d.NoChunkedPrefill = a.ChunkedPrefill != nil && !*a.ChunkedPrefill
+			d.Eager = a.EnforceEager != nil && *a.EnforceEager
+			if a.CUDAGraphMaxBatch != nil {
+				d.GraphMaxBatch = *a.CUDAGraphMaxBatch
+			}
 		}
 		if in.Chips > 0 && in.TP*max(in.PP, 1)%in.Chips == 0 {
 			d.DevicesPerChip = in.TP * max(in.PP, 1) / in.Chips
