@@ -103,8 +103,8 @@ type Instance struct {
 	// graphed batch per rank (0: never graphed).
 	eagerDense, eagerMoE float64
 	graphMax             float64
-	imbalance float64
-	allGather bool // EP tokens reach the experts by all-gather + reduce-scatter
+	imbalance            float64
+	allGather            bool // EP tokens reach the experts by all-gather + reduce-scatter
 
 	// Per-stage layer counts (the fullest stage).
 	layers, moeLayers, denseLayers, slidingLayers float64
