@@ -9,11 +9,23 @@ import (
 )
 
 func runModels(e *env, args []string) error {
-	fs := newFlags(e, "models", "[--model ID|PATH] [--json]")
+	fs := newFlags(e, "models", "[--model ID|PATH] [--aliases] [--json]")
 	name := fs.String("model", "", "show one model: a catalog id or a path to a Hugging Face config.json")
+	aliases := fs.Bool("aliases", false, "list the other ids (later checkpoints, variants, quantized releases) that resolve to a shipped config, with the reason")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *aliases {
+		as := model.Default().Aliases()
+		if *asJSON {
+			return report.WriteJSON(e.stdout, map[string]any{"aliases": as})
+		}
+		t := &report.Table{Header: []string{"alias", "model", "why"}}
+		for _, a := range as {
+			t.Add(a.Alias, a.Model, a.Source)
+		}
+		return t.WriteText(e.stdout)
 	}
 	var ms []*model.Model
 	if *name != "" {
@@ -48,7 +60,10 @@ func runModels(e *env, args []string) error {
 		t.Add(m.ID, m.Architecture, m.Layers, attention(m), experts(m), billions(total), billions(active),
 			report.Num(m.WeightBytes(hardware.BF16)/1e9, 4), report.Num(m.KVBytesPerToken(hardware.BF16), 6))
 	}
-	t.Notes = []string{"params and active in billions, embeddings included, MTP layers excluded; KV bytes per token at bf16 over all layers."}
+	t.Notes = []string{"params and active in billions, embeddings included, MTP layers excluded; KV bytes per token at bf16 over all layers (a sparse-attention indexer's fp8 keys included)."}
+	if *name == "" {
+		t.Notes = append(t.Notes, fmt.Sprintf("%d more ids (later checkpoints, variants, quantized releases) resolve to these configs: ersatz models --aliases.", len(model.Default().Aliases())))
+	}
 	return t.WriteText(e.stdout)
 }
 
@@ -69,6 +84,9 @@ func attention(m *model.Model) string {
 	}
 	if m.SlidingLayers > 0 {
 		s += fmt.Sprintf(", %d sliding (%d)", m.SlidingLayers, m.SlidingWindow)
+	}
+	if m.Sparse() {
+		s += fmt.Sprintf(", sparse top-%d", m.IndexTopK)
 	}
 	return s
 }

@@ -293,10 +293,10 @@ func TestSpotChecks(t *testing.T) {
 	if got := tflops(t, b200, FP4); !near(got, 144e3/8/2) || b200.Dies != 2 {
 		t.Errorf("B200 fp4 %v dies %d, want 9000 and 2", got, b200.Dies)
 	}
-	// Only Blackwell and the Ascend 950/960 run fp4.
+	// Only Blackwell, CDNA 4 (MXFP4) and the Ascend 950/960 run fp4.
 	for _, ch := range cat.Chips {
 		fam := ch.Family
-		wantFP4 := fam == "blackwell" || fam == "blackwell-pcie" || fam == "ascend-950" || fam == "ascend-960"
+		wantFP4 := fam == "blackwell" || fam == "blackwell-pcie" || fam == "cdna4" || fam == "ascend-950" || fam == "ascend-960"
 		if ch.Runs(FP4) != wantFP4 {
 			t.Errorf("%s (%s): runs fp4 = %v", ch.ID, fam, ch.Runs(FP4))
 		}

@@ -150,6 +150,17 @@ func TestKVBytes(t *testing.T) {
 	if got := dsv3.KVBytesPerToken(hardware.FP8); got != 35136 {
 		t.Errorf("dsv3 fp8 KVBytesPerToken = %.0f, want 35,136", got)
 	}
+	// DeepSeek-V3.2 adds the indexer's fp8 key and its 4-byte scale:
+	// 61 × (576 × 2 + 128 + 4) = 61 × 1,284 = 78,324 B in bf16, and
+	// 61 × (576 + 132) = 43,188 B with an fp8 latent.
+	dsv32 := dsv3
+	dsv32.IndexTopK, dsv32.IndexHeads, dsv32.IndexHeadDim = 2048, 64, 128
+	if got := dsv32.KVBytesPerToken(hardware.BF16); got != 78324 {
+		t.Errorf("dsv3.2 KVBytesPerToken = %.0f, want 78,324", got)
+	}
+	if got := dsv32.KVBytesPerToken(hardware.FP8); got != 43188 {
+		t.Errorf("dsv3.2 fp8 KVBytesPerToken = %.0f, want 43,188", got)
+	}
 	// gpt-oss-120b at 128k (131,072) context, bf16: per layer and token
 	// 2 × 8 × 64 × 2 B = 2,048 B; 18 full layers hold 131,072 tokens, 18
 	// sliding layers 128:

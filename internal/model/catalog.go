@@ -9,16 +9,30 @@ import (
 	"strings"
 	"sync"
 
+	"sigs.k8s.io/yaml"
+
 	"ersatz/internal/hardware"
 )
 
 //go:embed configs
 var embedded embed.FS
 
+//go:embed aliases.yaml
+var aliasesYAML []byte
+
 // Catalog is a set of models keyed by id ("org/name").
 type Catalog struct {
-	models map[string]*Model // by lower-cased id
-	ids    []string          // sorted, as given
+	models  map[string]*Model // by lower-cased id
+	ids     []string          // sorted, as given
+	aliases map[string]Alias  // by lower-cased alias
+}
+
+// Alias is another id for a model whose architecture a shipped config
+// already describes, with the reason.
+type Alias struct {
+	Alias  string `json:"alias"`
+	Model  string `json:"model"`
+	Source string `json:"source"`
 }
 
 var (
@@ -34,6 +48,9 @@ func Default() *Catalog {
 		cat, err := Load(embedded, "configs")
 		if err != nil {
 			panic("model: embedded configs: " + err.Error())
+		}
+		if err := cat.AddAliases(aliasesYAML); err != nil {
+			panic("model: embedded aliases.yaml: " + err.Error())
 		}
 		defaultCat = cat
 	})
@@ -92,6 +109,48 @@ func (c *Catalog) Add(m *Model) error {
 	return nil
 }
 
+// AddAliases reads a YAML list of aliases ({aliases: [{alias, model,
+// source}]}); each must name a model in the catalog and not clash with a
+// model id or another alias.
+func (c *Catalog) AddAliases(data []byte) error {
+	var f struct {
+		Aliases []Alias `json:"aliases"`
+	}
+	if err := yaml.UnmarshalStrict(data, &f); err != nil {
+		return err
+	}
+	if c.aliases == nil {
+		c.aliases = map[string]Alias{}
+	}
+	for i, a := range f.Aliases {
+		key := strings.ToLower(a.Alias)
+		switch {
+		case a.Alias == "" || a.Source == "":
+			return fmt.Errorf("aliases[%d]: want alias, model and source", i)
+		case c.models[strings.ToLower(a.Model)] == nil:
+			return fmt.Errorf("aliases[%d] (%s): model %q is not in the catalog", i, a.Alias, a.Model)
+		case c.models[key] != nil:
+			return fmt.Errorf("aliases[%d]: %q is a model id already", i, a.Alias)
+		}
+		if _, dup := c.aliases[key]; dup {
+			return fmt.Errorf("aliases[%d]: %q listed twice", i, a.Alias)
+		}
+		a.Model = c.models[strings.ToLower(a.Model)].ID
+		c.aliases[key] = a
+	}
+	return nil
+}
+
+// Aliases lists the aliases, sorted by alias.
+func (c *Catalog) Aliases() []Alias {
+	out := make([]Alias, 0, len(c.aliases))
+	for _, a := range c.aliases {
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Alias < out[j].Alias })
+	return out
+}
+
 // IDs lists the model ids, sorted.
 func (c *Catalog) IDs() []string { return append([]string(nil), c.ids...) }
 
@@ -105,6 +164,10 @@ func (c *Catalog) Model(name string) (*Model, error) {
 		cp := *m
 		return &cp, nil
 	}
+	if a, ok := c.aliases[n]; ok {
+		cp := *c.models[strings.ToLower(a.Model)]
+		return &cp, nil
+	}
 	if !strings.Contains(n, "/") {
 		var hits []string
 		for _, id := range c.ids {
@@ -112,9 +175,13 @@ func (c *Catalog) Model(name string) (*Model, error) {
 				hits = append(hits, id)
 			}
 		}
+		for _, a := range c.aliases {
+			if strings.ToLower(bare(a.Alias)) == n {
+				hits = append(hits, a.Alias)
+			}
+		}
 		if len(hits) == 1 {
-			cp := *c.models[strings.ToLower(hits[0])]
-			return &cp, nil
+			return c.Model(hits[0])
 		}
 		if len(hits) > 1 {
 			return nil, &NotFoundError{Name: name, Ambiguous: true, Near: hits}
@@ -126,12 +193,17 @@ func (c *Catalog) Model(name string) (*Model, error) {
 // nearest finds up to three ids near name, comparing bare names when name
 // has no org.
 func (c *Catalog) nearest(name string) []string {
+	names := append([]string(nil), c.ids...)
+	for _, a := range c.aliases {
+		names = append(names, a.Alias)
+	}
+	sort.Strings(names)
 	if strings.Contains(name, "/") {
-		return hardware.Nearest(name, c.ids)
+		return hardware.Nearest(name, names)
 	}
 	byBare := map[string][]string{}
 	var bares []string
-	for _, id := range c.ids {
+	for _, id := range names {
 		b := bare(id)
 		if _, ok := byBare[b]; !ok {
 			bares = append(bares, b)

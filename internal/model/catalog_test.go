@@ -203,12 +203,12 @@ func TestCatalogLookup(t *testing.T) {
 	if m2, _ := cat.Model("deepseek-v3"); m2.Layers != 61 {
 		t.Error("Model returned a shared pointer")
 	}
-	_, err := cat.Model("llama-3.1-70b")
+	_, err := cat.Model("llama-3.1-75b")
 	var nf *NotFoundError
 	if !errors.As(err, &nf) || nf.Ambiguous || len(nf.Near) == 0 || len(nf.Near) > 3 {
-		t.Fatalf("Model(llama-3.1-70b) = %v", err)
+		t.Fatalf("Model(llama-3.1-75b) = %v", err)
 	}
-	if !strings.Contains(err.Error(), "meta-llama/Llama-3.1-70B-Instruct") {
+	if !strings.Contains(err.Error(), "meta-llama/Llama-3.1-70B") {
 		t.Errorf("no suggestion: %v", err)
 	}
 	_, err = cat.Model("gpt2")
@@ -262,4 +262,34 @@ func ExampleModel_Params() {
 	// Output:
 	// total 671.0B, active 37.6B, without the embedding lookup 36.6B
 	// KV cache 70272 B/token in bf16
+}
+
+func TestAliases(t *testing.T) {
+	c := Default()
+	for alias, want := range map[string]string{
+		"deepseek-ai/DeepSeek-V3.2":             "deepseek-ai/DeepSeek-V3.2-Exp",
+		"DeepSeek-R1-0528":                      "deepseek-ai/DeepSeek-R1", // bare name
+		"qwen/qwen3-235b-a22b-instruct-2507":    "Qwen/Qwen3-235B-A22B",    // any case
+		"meta-llama/Meta-Llama-3.1-8B-Instruct": "meta-llama/Llama-3.1-8B-Instruct",
+	} {
+		m, err := c.Model(alias)
+		if err != nil {
+			t.Errorf("%s: %v", alias, err)
+			continue
+		}
+		if m.ID != want {
+			t.Errorf("%s resolves to %s, want %s", alias, m.ID, want)
+		}
+	}
+	for _, bad := range []string{
+		"aliases: [{alias: x/y, model: no/such, source: s}]",
+		"aliases: [{alias: deepseek-ai/DeepSeek-V3, model: deepseek-ai/DeepSeek-R1, source: s}]",
+		"aliases: [{alias: x/y, model: deepseek-ai/DeepSeek-R1}]",
+		"aliases: [{alias: x/y, model: deepseek-ai/DeepSeek-R1, source: s, extra: 1}]",
+	} {
+		cat, _ := Load(embedded, "configs")
+		if err := cat.AddAliases([]byte(bad)); err == nil {
+			t.Errorf("AddAliases(%q): no error", bad)
+		}
+	}
 }

@@ -31,6 +31,14 @@ type Model struct {
 	QKRopeHeadDim int `json:"qk_rope_head_dim,omitempty"`
 	VHeadDim      int `json:"v_head_dim,omitempty"`
 
+	// DeepSeek Sparse Attention (DeepSeek-V3.2), used when IndexTopK > 0:
+	// a lightning indexer of IndexHeads heads of IndexHeadDim scores every
+	// cached token from its own fp8 key cache, and MLA then attends to the
+	// IndexTopK best only.
+	IndexTopK    int `json:"index_topk,omitempty"`
+	IndexHeads   int `json:"index_heads,omitempty"`
+	IndexHeadDim int `json:"index_head_dim,omitempty"`
+
 	// SlidingWindow is the window of the layers that use one; SlidingLayers
 	// counts them (gpt-oss alternates sliding and full layers).
 	SlidingWindow int `json:"sliding_window,omitempty"`
@@ -224,10 +232,31 @@ func (m *Model) KVElementsPerLayerToken() float64 {
 
 // KVBytesPerToken is the KV-cache size of one token over all layers in
 // p, for a full-attention context (sliding layers count as full here; use
-// KVBytes for the capped figure). MLA stores the latent and rope key.
+// KVBytes for the capped figure). MLA stores the latent and rope key; a
+// sparse-attention indexer adds its own key cache.
 func (m *Model) KVBytesPerToken(p hardware.Precision) float64 {
-	return float64(m.Layers) * m.KVElementsPerLayerToken() * p.Bytes()
+	return float64(m.Layers) * m.KVBytesPerLayerToken(p)
 }
+
+// KVBytesPerLayerToken is one token's cache in one layer, in p: the
+// attention keys and values plus the indexer's key.
+func (m *Model) KVBytesPerLayerToken(p hardware.Precision) float64 {
+	return m.KVElementsPerLayerToken()*p.Bytes() + m.IndexerBytesPerLayerToken()
+}
+
+// IndexerBytesPerLayerToken is the indexer key one token caches in one
+// layer: IndexHeadDim fp8 values and a 4-byte scale (the layout vLLM's
+// and SGLang's DeepSeek-V3.2 kernels use, whatever the KV precision);
+// 0 without sparse attention.
+func (m *Model) IndexerBytesPerLayerToken() float64 {
+	if m.IndexTopK <= 0 {
+		return 0
+	}
+	return float64(m.IndexHeadDim) + 4
+}
+
+// Sparse reports whether attention reads only the indexer's top-k keys.
+func (m *Model) Sparse() bool { return m.IndexTopK > 0 }
 
 // slidingLayers is SlidingLayers when a window is set, clamped to Layers.
 func (m *Model) slidingLayers() int {
@@ -246,7 +275,7 @@ func (m *Model) KVBytes(context int, p hardware.Precision) float64 {
 	sl := m.slidingLayers()
 	full := m.Layers - sl
 	tokens := float64(full)*float64(context) + float64(sl)*float64(min(context, m.SlidingWindow))
-	return tokens * m.KVElementsPerLayerToken() * p.Bytes()
+	return tokens * m.KVBytesPerLayerToken(p)
 }
 
 // KVHeadsPerDevice is the number of KV heads each of tp tensor-parallel

@@ -495,6 +495,11 @@ func (m *Model) deepseek(c config) error {
 			return err
 		}
 	}
+	if m.Architecture == "DeepseekV32ForCausalLM" {
+		if err := m.sparseIndexer(c); err != nil {
+			return err
+		}
+	}
 	if m.Intermediate, err = c.positive("intermediate_size"); err != nil {
 		return err
 	}
@@ -530,6 +535,23 @@ func (m *Model) deepseek(c config) error {
 		}
 	}
 	m.DenseLayers = m.Layers - moe
+	return nil
+}
+
+// sparseIndexer reads DeepSeek Sparse Attention's lightning indexer
+// (DeepSeek-V3.2): index_n_heads heads of index_head_dim score every
+// cached token, and attention reads the index_topk best.
+func (m *Model) sparseIndexer(c config) error {
+	var err error
+	if m.IndexTopK, err = c.positive("index_topk"); err != nil {
+		return err
+	}
+	if m.IndexHeads, err = c.positive("index_n_heads"); err != nil {
+		return err
+	}
+	if m.IndexHeadDim, err = c.positive("index_head_dim"); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -615,6 +637,9 @@ func (m *Model) Validate() error {
 	}
 	if m.MLA() && (m.QKNopeHeadDim < 0 || m.QKRopeHeadDim <= 0 || m.VHeadDim <= 0 || m.QLoraRank < 0) {
 		return fieldErr("kv_lora_rank", "MLA needs positive qk_rope_head_dim and v_head_dim")
+	}
+	if m.IndexTopK < 0 || (m.IndexTopK > 0 && (!m.MLA() || m.IndexHeads <= 0 || m.IndexHeadDim <= 0 || m.IndexHeadDim > maxDim)) {
+		return fieldErr("index_topk", "sparse attention needs MLA and positive index_n_heads and index_head_dim (got top-k %d, %d heads of %d)", m.IndexTopK, m.IndexHeads, m.IndexHeadDim)
 	}
 	return nil
 }

@@ -134,6 +134,10 @@ type Instance struct {
 	scoreDecode    float64 // FLOPs per (query, key) per layer, absorbed/decode form
 	scorePrefill   float64 // FLOPs per (query, key) per layer, prefill form
 	kvBlockQ       float64 // query tile of prefill attention (KV re-read per tile)
+	// Sparse attention (topK > 0): keys each query attends to, the
+	// indexer's cache bytes per token per layer (part of kvBytesTok) and
+	// its FLOPs per (query, key).
+	topK, idxBytesTok, idxFlops float64
 	hiddenBytes    float64 // one token's hidden state in the activation precision
 	dispatchBytes  float64 // one token copy dispatched to an expert
 	combineBytes   float64 // one token copy combined back

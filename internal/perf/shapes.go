@@ -99,6 +99,22 @@ func (in *Instance) setShapes(uneven bool) {
 	in.scoreDecode = m.AttnScoreFLOPs(1, true) / float64(m.Layers) / atp
 	in.scorePrefill = m.AttnScoreFLOPs(1, false) / float64(m.Layers) / atp
 	in.kvBlockQ = attnQueryTile
+	if m.Sparse() {
+		// DeepSeek Sparse Attention: the indexer (replicated on every
+		// attention rank) scores every cached key from its own fp8 cache;
+		// MLA then reads the top-k latents only, in its absorbed (MQA) form.
+		in.topK = float64(m.IndexTopK)
+		in.idxBytesTok = m.IndexerBytesPerLayerToken()
+		in.idxFlops = 2 * float64(m.IndexHeads) * float64(m.IndexHeadDim)
+		// Its logits run in fp8 where the chip has it (DeepGEMM's
+		// fp8_mqa_logits): counted at the 16-bit attention rate, an fp8
+		// FLOP costs the ratio of the two peaks.
+		p16, ok16 := d.Chip.Peak(sixteenBit(d.Chip))
+		p8, ok8 := d.Chip.Peak(hardware.FP8)
+		if ok16 && ok8 && p8 > 0 {
+			in.idxFlops *= float64(p16) / float64(p8)
+		}
+	}
 
 	in.hiddenBytes = h * ab
 	// DeepEP-style dispatch sends 8-bit activations when the matmuls run

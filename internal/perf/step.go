@@ -383,7 +383,15 @@ func (in *Instance) layers1(s *Step, w *layerTokens, n, dense, moe, sliding floa
 		if sliding > 0 {
 			kv += sliding * math.Min(w.decKeys, w.decSeqs*in.window)
 		}
-		t, bd = roof(kv*w.decQ*in.scoreDecode, in.attnRate, kv*in.kvBytesTok, in.memBW)
+		flops, bytes := kv*w.decQ*in.scoreDecode, kv*in.kvBytesTok
+		if in.topK > 0 {
+			// The indexer scans every cached key; attention reads at
+			// most top-k latents per sequence.
+			sel := full * math.Min(w.decKeys, w.decSeqs*in.topK)
+			flops = sel*w.decQ*in.scoreDecode + kv*w.decQ*in.idxFlops
+			bytes = sel*(in.kvBytesTok-in.idxBytesTok) + kv*in.idxBytesTok
+		}
+		t, bd = roof(flops, in.attnRate, bytes, in.memBW)
 		s.Attention.add(t, bd)
 	}
 	if w.preKV > 0 {
@@ -394,7 +402,18 @@ func (in *Instance) layers1(s *Step, w *layerTokens, n, dense, moe, sliding floa
 		// Flash attention re-reads the keys once per query tile and
 		// writes the new tokens' KV.
 		bytes := (pairs/in.kvBlockQ + n*w.preToks) * in.kvBytesTok
-		t, bd = roof(pairs*in.scorePrefill, in.attnRate, bytes, in.memBW)
+		flops := pairs * in.scorePrefill
+		if in.topK > 0 && w.preKV > w.preToks*in.topK {
+			// Past top-k keys per query, sparse MLA runs in its absorbed
+			// (MQA) form over the selected keys, after the indexer has
+			// scored them all; shorter prompts run dense (DeepSeek-V3.2's
+			// masked-MHA prefill).
+			sel := full * w.preToks * in.topK
+			flops = sel*in.scoreDecode + pairs*in.idxFlops
+			bytes = (sel/in.kvBlockQ+n*w.preToks)*(in.kvBytesTok-in.idxBytesTok) +
+				(pairs/in.kvBlockQ+n*w.preToks)*in.idxBytesTok
+		}
+		t, bd = roof(flops, in.attnRate, bytes, in.memBW)
 		s.Attention.add(t, bd)
 	}
 

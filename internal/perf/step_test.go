@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"ersatz/internal/hardware"
+	"ersatz/internal/model"
 )
 
 // TestDecodeBatchOneIsMemoryBound checks the hand roofline of the
@@ -235,5 +236,29 @@ func BenchmarkStep(b *testing.B) {
 				in.Step(batch)
 			}
 		})
+	}
+}
+
+// TestSparseAttention: DeepSeek-V3.2's indexer keeps decode attention
+// near flat past top-k keys while dense MLA grows with the context.
+func TestSparseAttention(t *testing.T) {
+	dense := deepseekV3()
+	sparse := deepseekV3()
+	sparse.IndexTopK, sparse.IndexHeads, sparse.IndexHeadDim = 2048, 64, 128
+	att := func(m *model.Model, ctx int) float64 {
+		in := mustNew(t, Deployment{Model: m, Chip: h100(), Node: hgx(), Weights: "fp8", KV: "fp8", TP: 8, EP: 8, DP: 8})
+		b := Batch{DecodeSeqs: 64, DecodeTokens: 64, DecodeKV: 64 * ctx}
+		return float64(in.Step(&b).Attention.Seconds)
+	}
+	// Below top-k the selected keys are all the keys: sparse costs the
+	// dense read plus the indexer's (132 B per key against 576).
+	if d, s := att(dense, 1024), att(sparse, 1024); !(s > d && s < 1.5*d) {
+		t.Errorf("1K context: sparse %.3g s vs dense %.3g s, want a little more", s, d)
+	}
+	// At 64K the dense read is 32× the 2K one; sparse reads 2,048
+	// latents per sequence plus the indexer's 132 B for all 64K keys:
+	// (2,048 × 576 + 65,536 × 132) / (65,536 × 576) ≈ 0.26 of dense.
+	if d, s := att(dense, 65536), att(sparse, 65536); !(s < 0.4*d) {
+		t.Errorf("64K context: sparse %.3g s vs dense %.3g s, want under 0.4×", s, d)
 	}
 }
