@@ -138,16 +138,17 @@ type Instance struct {
 	// indexer's cache bytes per token per layer (part of kvBytesTok) and
 	// its FLOPs per (query, key).
 	topK, idxBytesTok, idxFlops float64
-	hiddenBytes                 float64 // one token's hidden state in the activation precision
-	dispatchBytes               float64 // one token copy dispatched to an expert
-	combineBytes                float64 // one token copy combined back
-	lmWBytes                    float64
-	lmFlopsTok                  float64
-	opsDense                    float64 // kernels per dense layer
-	opsMoE                      float64 // kernels per MoE layer
-	draftLayers                 float64 // extra layers per draft token (MTP/EAGLE)
-	draftTokens                 float64
-	tokensPerStep               float64
+
+	hiddenBytes   float64 // one token's hidden state in the activation precision
+	dispatchBytes float64 // one token copy dispatched to an expert
+	combineBytes  float64 // one token copy combined back
+	lmWBytes      float64
+	lmFlopsTok    float64
+	opsDense      float64 // kernels per dense layer
+	opsMoE        float64 // kernels per MoE layer
+	draftLayers   float64 // extra layers per draft token (MTP/EAGLE)
+	draftTokens   float64
+	tokensPerStep float64
 
 	weightsPerDevice units.Bytes
 }
