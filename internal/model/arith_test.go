@@ -23,6 +23,23 @@ var (
 	gptoss = Model{ID: "gptoss", Layers: 36, Hidden: 2880, Vocab: 201088,
 		Heads: 64, KVHeads: 8, HeadDim: 64, SlidingWindow: 128, SlidingLayers: 18,
 		Intermediate: 2880, Experts: 128, ExpertsPerToken: 4, MoEIntermediate: 2880}
+	// meta-llama/Llama-4-Scout-17B-16E-Instruct text_config: every layer
+	// MoE (16 routed + 1 shared expert); chunked attention (8,192) on the
+	// 36 RoPE layers, the 12 NoPE layers global.
+	scout = Model{ID: "scout", Layers: 48, Hidden: 5120, Vocab: 202048,
+		Heads: 40, KVHeads: 8, HeadDim: 128, SlidingWindow: 8192, SlidingLayers: 36,
+		Intermediate: 16384, Experts: 16, ExpertsPerToken: 1, MoEIntermediate: 8192,
+		SharedExperts: 1, SharedIntermediate: 8192}
+	// meta-llama/Llama-4-Maverick-17B-128E-Instruct text_config: every
+	// other layer MoE (128 routed + 1 shared), the other 24 dense (16,384).
+	maverick = Model{ID: "maverick", Layers: 48, Hidden: 5120, Vocab: 202048,
+		Heads: 40, KVHeads: 8, HeadDim: 128, SlidingWindow: 8192, SlidingLayers: 36,
+		Intermediate: 16384, Experts: 128, ExpertsPerToken: 1, MoEIntermediate: 8192,
+		SharedExperts: 1, SharedIntermediate: 8192, DenseLayers: 24}
+	// MiniMaxAI/MiniMax-M2 config.json: 256 experts, top 8, every layer.
+	minimax = Model{ID: "minimax", Layers: 62, Hidden: 3072, Vocab: 200064,
+		Heads: 48, KVHeads: 8, HeadDim: 128,
+		Intermediate: 1536, Experts: 256, ExpertsPerToken: 8, MoEIntermediate: 1536}
 )
 
 func near(got, want, tol float64) bool {
@@ -111,6 +128,42 @@ func TestParamsLiteral(t *testing.T) {
 	if tot != total-1853358080 || act != active-1853358080 {
 		t.Errorf("dsv3 NonEmbeddingParams = %.0f, %.0f", tot, act)
 	}
+	for _, tt := range []struct {
+		m             Model
+		total, active float64
+	}{
+		// Llama 4 Scout: expert 3 × 5120 × 8192 = 125,829,120; attention
+		// q 5120×5120 + k,v 2×5120×1024 + o 5120×5120 = 62,914,560.
+		//   embeddings 2 × 202,048 × 5120                =   2,068,971,520
+		//   attention 48 × 62,914,560                    =   3,019,898,880
+		//   MoE 48 × (17 × 125,829,120 + 5120 × 16)      = 102,680,494,080
+		//   total                                        = 107,769,364,480
+		//   active: 48 × (2 × 125,829,120 + 81,920) = 12,083,527,680
+		//   (one routed, one shared) in place of MoE     =  17,172,398,080
+		{scout, 107769364480, 17172398080},
+		// Llama 4 Maverick: MoE in 24 layers, dense FFN in the other 24.
+		//   embeddings, attention as Scout               =   5,088,870,400
+		//   dense 24 × 3 × 5120 × 16384                  =   6,039,797,760
+		//   MoE 24 × (129 × 125,829,120 + 5120 × 128)    = 389,582,684,160
+		//   total                                        = 400,711,352,320
+		//   active: 24 × (2 × 125,829,120 + 655,360) = 6,055,526,400
+		//   in place of MoE                              =  17,184,194,560
+		{maverick, 400711352320, 17184194560},
+		// MiniMax-M2: expert 3 × 3072 × 1536 = 14,155,776; attention
+		// q 3072×6144 + k,v 2×3072×1024 + o 6144×3072 = 44,040,192.
+		//   embeddings 2 × 200,064 × 3072                =   1,229,193,216
+		//   attention 62 × 44,040,192                    =   2,730,491,904
+		//   MoE 62 × (256 × 14,155,776 + 3072 × 256)     = 224,729,235,456
+		//   total                                        = 228,688,920,576
+		//   active: 62 × (8 × 14,155,776 + 786,432) = 7,070,023,680
+		//   in place of MoE                              =  11,029,708,800
+		{minimax, 228688920576, 11029708800},
+	} {
+		total, active := tt.m.Params()
+		if total != tt.total || active != tt.active {
+			t.Errorf("%s: Params = %.0f, %.0f, want %.0f, %.0f", tt.m.ID, total, active, tt.total, tt.active)
+		}
+	}
 	// A dense model's active count is its total.
 	total, active = llama70.Params()
 	if total != active {
@@ -178,6 +231,27 @@ func TestKVBytes(t *testing.T) {
 	}
 	if got := llama70.KVBytes(1000, hardware.BF16); got != 1000*327680 {
 		t.Errorf("llama70 KVBytes(1000) = %.0f", got)
+	}
+	// Llama 4 (Scout and Maverick share the attention shape), bf16: per
+	// layer and token 2 × 8 × 128 × 2 B = 4,096 B; uncapped 48 × 4,096 =
+	// 196,608 B. At 128k the 36 chunked layers hold one chunk (8,192, the
+	// window standing in for it), the 12 global layers everything:
+	//   4,096 × (12 × 131,072 + 36 × 8,192) = 4,096 × 1,867,776 = 7,650,410,496
+	for _, m := range []Model{scout, maverick} {
+		if got := m.KVBytesPerToken(hardware.BF16); got != 196608 {
+			t.Errorf("%s KVBytesPerToken = %.0f, want 196,608", m.ID, got)
+		}
+		if got := m.KVBytes(131072, hardware.BF16); got != 7650410496 {
+			t.Errorf("%s KVBytes(128k) = %.0f, want 7,650,410,496", m.ID, got)
+		}
+	}
+	// MiniMax-M2 bf16, full attention in all 62 layers:
+	// 62 × 2 × 8 × 128 × 2 B = 253,952 B per token, at any context.
+	if got := minimax.KVBytesPerToken(hardware.BF16); got != 253952 {
+		t.Errorf("minimax KVBytesPerToken = %.0f, want 253,952", got)
+	}
+	if got := minimax.KVBytes(131072, hardware.BF16); got != 131072*253952 {
+		t.Errorf("minimax KVBytes(128k) = %.0f", got)
 	}
 	if llama70.KVBytes(0, hardware.BF16) != 0 || llama70.KVBytes(-5, hardware.BF16) != 0 {
 		t.Error("KVBytes of an empty context is not 0")
@@ -247,6 +321,12 @@ func TestDecodeFLOPs(t *testing.T) {
 	//   2 × 64 heads × 64 × 2 × (18 × 10,000 + 18 × 128)
 	if got, want := gptoss.DecodeFLOPs(10000).Score, 2*64*64*2*(18*10000+18*128.0); got != want {
 		t.Errorf("gptoss decode score = %.0f, want %.0f", got, want)
+	}
+	// Llama 4's chunked layers are scored as a window of 8,192 keys (an
+	// upper bound: a chunk averages half that):
+	//   2 × 40 heads × 128 × 2 × (12 × 131,072 + 36 × 8,192)
+	if got, want := scout.DecodeFLOPs(131072).Score, 2*40*128*2*(12*131072+36*8192.0); got != want {
+		t.Errorf("scout decode score = %.0f, want %.0f", got, want)
 	}
 	if llama70.AttnScoreFLOPs(0, true) != 0 {
 		t.Error("score of empty context")

@@ -40,7 +40,8 @@ type Model struct {
 	IndexHeadDim int `json:"index_head_dim,omitempty"`
 
 	// SlidingWindow is the window of the layers that use one; SlidingLayers
-	// counts them (gpt-oss alternates sliding and full layers).
+	// counts them (gpt-oss alternates sliding and full layers; Llama 4's
+	// chunked layers are read as windows of the chunk size).
 	SlidingWindow int `json:"sliding_window,omitempty"`
 	SlidingLayers int `json:"sliding_layers,omitempty"`
 
@@ -54,8 +55,9 @@ type Model struct {
 	MoEIntermediate    int `json:"moe_intermediate,omitempty"`
 	SharedExperts      int `json:"shared_experts,omitempty"`
 	SharedIntermediate int `json:"shared_intermediate,omitempty"` // width of one shared expert
-	// DenseLayers counts the layers with a dense FFN in an MoE model
-	// (DeepSeek's first_k_dense_replace); MoE layers are Layers-DenseLayers.
+	// DenseLayers counts the layers with a dense FFN in an MoE model,
+	// wherever they sit (DeepSeek's first k, Llama 4 Maverick's every other
+	// layer); MoE layers are Layers-DenseLayers.
 	DenseLayers int `json:"dense_layers,omitempty"`
 	// MTPLayers counts multi-token-prediction layers (not in Params).
 	MTPLayers int `json:"mtp_layers,omitempty"`

@@ -22,10 +22,14 @@ var Supported = []string{
 	"DeepseekV32ForCausalLM",
 	"Glm4MoeForCausalLM",
 	"GptOssForCausalLM",
+	"Llama4ForConditionalGeneration",
+	"MiniMaxM2ForCausalLM",
 }
 
 // modelTypeArch maps a config's model_type to an architecture, for
-// configs without architectures (kimi_k2 is DeepSeek-V3's layout).
+// configs without architectures (kimi_k2 is DeepSeek-V3's layout;
+// llama4_text is the model_type inside Llama 4's text_config, which Parse
+// reads over the top level).
 var modelTypeArch = map[string]string{
 	"llama":        "LlamaForCausalLM",
 	"qwen2":        "Qwen2ForCausalLM",
@@ -37,6 +41,9 @@ var modelTypeArch = map[string]string{
 	"deepseek_v32": "DeepseekV32ForCausalLM",
 	"glm4_moe":     "Glm4MoeForCausalLM",
 	"gpt_oss":      "GptOssForCausalLM",
+	"llama4":       "Llama4ForConditionalGeneration",
+	"llama4_text":  "Llama4ForConditionalGeneration",
+	"minimax_m2":   "MiniMaxM2ForCausalLM",
 }
 
 // maxDim bounds every integer field: larger values are not real models and
@@ -258,6 +265,10 @@ func Parse(data []byte, id string) (*Model, error) {
 		err = m.deepseek(c)
 	case "GptOssForCausalLM":
 		err = m.gptOSS(c)
+	case "Llama4ForConditionalGeneration":
+		err = m.llama4(c)
+	case "MiniMaxM2ForCausalLM":
+		err = m.minimaxM2(c)
 	}
 	if err != nil {
 		return nil, err
@@ -297,9 +308,11 @@ func architecture(c config) (string, error) {
 	return "", fieldErr("architectures", "missing (want one of %s)", strings.Join(Supported, ", "))
 }
 
-// knownAlias maps other spellings of a supported layout.
+// knownAlias maps other spellings of a supported layout. Llama4ForCausalLM
+// is a text-only Llama 4 checkpoint: the same decoder, no vision tower.
 var knownAlias = map[string]string{
 	"KimiK2ForCausalLM": "DeepseekV3ForCausalLM",
+	"Llama4ForCausalLM": "Llama4ForConditionalGeneration",
 }
 
 // common reads the fields every architecture has.
@@ -593,6 +606,51 @@ func (m *Model) gptOSS(c config) error {
 	}
 	m.Intermediate = m.MoEIntermediate
 	return m.sliding(c)
+}
+
+// minimaxM2 reads MiniMax-M2: num_local_experts experts of width
+// intermediate_size in every layer, GQA softmax attention in every layer
+// (attn_type_list all 1; MiniMax-01's 0, lightning linear attention, is
+// not modelled, so it is refused), no shared expert
+// (shared_intermediate_size 0). Its multi-token-prediction modules
+// (num_mtp_modules) are not read, so not counted.
+func (m *Model) minimaxM2(c config) error {
+	if err := m.experts(c, []string{"num_local_experts"}, []string{"num_experts_per_tok"}); err != nil {
+		return err
+	}
+	var err error
+	if m.MoEIntermediate, err = c.positive("intermediate_size"); err != nil {
+		return err
+	}
+	m.Intermediate = m.MoEIntermediate
+	shared, err := c.optional("shared_intermediate_size", 0, 0)
+	if err != nil {
+		return err
+	}
+	if shared > 0 {
+		m.SharedExperts, m.SharedIntermediate = 1, shared
+	}
+	types, err := c.ints("attn_type_list")
+	if err != nil {
+		return err
+	}
+	if len(types) > 0 && len(types) != m.Layers {
+		return fieldErr("attn_type_list", "want %d entries, one per num_hidden_layers (got %d)", m.Layers, len(types))
+	}
+	for i, t := range types {
+		if t != 1 {
+			return fieldErr("attn_type_list", "entry %d: want 1, softmax attention (got %d; linear attention is not supported)", i, t)
+		}
+	}
+	// As in Mixtral, a non-null sliding_window applies to every layer.
+	w, ok, err := c.integer("sliding_window")
+	if err != nil {
+		return err
+	}
+	if ok && w > 0 {
+		m.SlidingWindow, m.SlidingLayers = w, m.Layers
+	}
+	return nil
 }
 
 // Validate checks that the shape is consistent: positive widths, KV heads

@@ -42,6 +42,38 @@ func edit(t *testing.T, set map[string]any) []byte {
 	return out
 }
 
+// editFile returns a shipped config with fields set (nil deletes), inside
+// text_config when the file has one (Llama 4).
+func editFile(t *testing.T, file string, set map[string]any) []byte {
+	data, err := embedded.ReadFile("configs/" + file + "/config.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c map[string]any
+	if err := json.Unmarshal(data, &c); err != nil {
+		t.Fatal(err)
+	}
+	fields := c
+	if tc, ok := c["text_config"].(map[string]any); ok {
+		fields = tc
+	}
+	for k, v := range set {
+		if v == nil {
+			delete(fields, k)
+		} else {
+			fields[k] = v
+		}
+	}
+	out, _ := json.Marshal(c)
+	return out
+}
+
+const (
+	scoutFile    = "meta-llama/Llama-4-Scout-17B-16E-Instruct"
+	maverickFile = "meta-llama/Llama-4-Maverick-17B-128E-Instruct"
+	minimaxFile  = "MiniMaxAI/MiniMax-M2"
+)
+
 func TestParseErrors(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -78,6 +110,23 @@ func TestParseErrors(t *testing.T) {
 			"num_experts_per_tok", "want at most num_local_experts = 2 (got 3)"},
 		{"mla missing rope", []byte(`{"architectures":["DeepseekV3ForCausalLM"],"hidden_size":8,"num_hidden_layers":2,"vocab_size":10,"num_attention_heads":2,"intermediate_size":16,"kv_lora_rank":4,"qk_nope_head_dim":2,"v_head_dim":2}`),
 			"qk_rope_head_dim", "missing"},
+		// Maverick's 24 dense layers need their width; Scout has none.
+		{"llama4 missing dense width", editFile(t, maverickFile, map[string]any{"intermediate_size_mlp": nil}),
+			"intermediate_size_mlp", "missing (want a positive integer)"},
+		{"llama4 missing experts", editFile(t, scoutFile, map[string]any{"num_local_experts": nil}),
+			"num_local_experts", "missing"},
+		{"llama4 no_rope_layers length", editFile(t, scoutFile, map[string]any{"no_rope_layers": []int{1, 0}}),
+			"no_rope_layers", "want 48 entries"},
+		{"llama4 moe_layers out of range", editFile(t, maverickFile, map[string]any{"moe_layers": []int{1, 48}}),
+			"moe_layers", "(got 48)"},
+		{"llama4 unknown layer type", editFile(t, scoutFile, map[string]any{"layer_types": make([]string, 48)}),
+			"layer_types", `entry 0: want "chunked_attention" or "full_attention"`},
+		{"minimax missing experts", editFile(t, minimaxFile, map[string]any{"num_local_experts": nil}),
+			"num_local_experts", "missing (want a positive integer)"},
+		{"minimax missing expert width", editFile(t, minimaxFile, map[string]any{"intermediate_size": nil}),
+			"intermediate_size", "missing"},
+		{"minimax linear attention", editFile(t, minimaxFile, map[string]any{"attn_type_list": append([]int{0}, make([]int, 61)...)}),
+			"attn_type_list", "entry 0: want 1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -170,6 +219,76 @@ func TestParseDialects(t *testing.T) {
 	sparse, _ := json.Marshal(c)
 	if m, err := Parse(sparse, "x"); err != nil || m.MoELayers() != 23 || m.DenseLayers != 25 {
 		t.Errorf("qwen3 sparse step: %+v %v", m, err)
+	}
+}
+
+// TestParseLlama4 checks the ways a Llama 4 config says which layers are
+// MoE and which attend in chunks.
+func TestParseLlama4(t *testing.T) {
+	parse := func(file string, set map[string]any) *Model {
+		t.Helper()
+		m, err := Parse(editFile(t, file, set), "x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	// Explicit moe_layers win over interleave_moe_layer_step; duplicates
+	// count once.
+	if m := parse(scoutFile, map[string]any{"moe_layers": []int{0, 4, 4, 8}}); m.MoELayers() != 3 || m.DenseLayers != 45 || m.Intermediate != 16384 {
+		t.Errorf("moe_layers: %d MoE, %d dense of %d", m.MoELayers(), m.DenseLayers, m.Intermediate)
+	}
+	// interleave_moe_layer_step 4 over 48 layers: MoE at 3, 7, ..., 47.
+	if m := parse(maverickFile, map[string]any{"interleave_moe_layer_step": 4}); m.MoELayers() != 12 {
+		t.Errorf("step 4: %d MoE layers", m.MoELayers())
+	}
+	// Scout has no dense layers, so intermediate_size_mlp may be absent.
+	if m := parse(scoutFile, map[string]any{"intermediate_size_mlp": nil}); m.DenseFFNLayers() != 0 {
+		t.Errorf("scout without intermediate_size_mlp: %+v", *m)
+	}
+	// no_rope_layers as transformers writes it after loading: 1 = RoPE
+	// (chunked), 0 = NoPE (global); here every other layer.
+	flags := make([]int, 48)
+	for i := range flags {
+		flags[i] = i % 2
+	}
+	if m := parse(scoutFile, map[string]any{"no_rope_layers": flags}); m.SlidingLayers != 24 || m.SlidingWindow != 8192 {
+		t.Errorf("no_rope_layers: %d chunked of %d", m.SlidingLayers, m.SlidingWindow)
+	}
+	// no_rope_layer_interval 2 (the field absent above defaults to 4).
+	if m := parse(scoutFile, map[string]any{"no_rope_layers": nil, "no_rope_layer_interval": 2}); m.SlidingLayers != 24 {
+		t.Errorf("interval 2: %d chunked", m.SlidingLayers)
+	}
+	// layer_types wins; a null chunk size turns chunking off; an absent
+	// one is transformers' default, 8192.
+	types := make([]string, 48)
+	for i := range types {
+		types[i] = "full_attention"
+	}
+	types[5] = "chunked_attention"
+	if m := parse(scoutFile, map[string]any{"layer_types": types, "attention_chunk_size": 1024}); m.SlidingLayers != 1 || m.SlidingWindow != 1024 {
+		t.Errorf("layer_types: %d chunked of %d", m.SlidingLayers, m.SlidingWindow)
+	}
+	if m := parse(scoutFile, map[string]any{"attention_chunk_size": json.RawMessage("null")}); m.SlidingLayers != 0 {
+		t.Errorf("null chunk: %d chunked", m.SlidingLayers)
+	}
+	if m := parse(scoutFile, map[string]any{"attention_chunk_size": nil}); m.SlidingWindow != 8192 {
+		t.Errorf("absent chunk: %d", m.SlidingWindow)
+	}
+	// A text-only Llama4ForCausalLM config, and one with only model_type.
+	data, _ := embedded.ReadFile("configs/" + maverickFile + "/config.json")
+	var c map[string]any
+	_ = json.Unmarshal(data, &c)
+	text := c["text_config"].(map[string]any)
+	text["architectures"] = []string{"Llama4ForCausalLM"}
+	flat, _ := json.Marshal(text)
+	if m, err := Parse(flat, "x"); err != nil || m.Architecture != "Llama4ForConditionalGeneration" || m.MoELayers() != 24 {
+		t.Errorf("Llama4ForCausalLM: %+v %v", m, err)
+	}
+	delete(text, "architectures")
+	flat, _ = json.Marshal(text)
+	if m, err := Parse(flat, "x"); err != nil || m.Experts != 128 {
+		t.Errorf("model_type llama4_text: %+v %v", m, err)
 	}
 }
 
