@@ -234,8 +234,12 @@ func alternatives(r *resolved) []alternative {
 func writeFit(w io.Writer, r *resolved, o fitOutput) error {
 	res := o.Result
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s on %d × %s (%d devices, %s), weights %s, KV cache %s\n",
-		r.model.ID, res.Chips, r.chip.ID, res.Devices, res.Layout, o.Weights, o.KVCache)
+	devices := "devices"
+	if res.Devices == 1 {
+		devices = "device"
+	}
+	fmt.Fprintf(&b, "%s on %d × %s (%d %s, %s), weights %s, KV cache %s\n",
+		r.model.ID, res.Chips, r.chip.ID, res.Devices, devices, res.Layout, o.Weights, o.KVCache)
 	t := &report.Table{Header: []string{"per device", "GB", ""}, Right: map[int]bool{1: true}}
 	t.Add("memory", gb(float64(res.DeviceMemory)), fmt.Sprintf("%.0f GiB", res.DeviceMemory.GiB()))
 	t.Add("usable", gb(float64(res.Usable)), fmt.Sprintf("%.0f%% (--memory-utilization)", r.opts.MemoryUtilization*100))

@@ -266,20 +266,48 @@ func (c *Chip) Values() map[string]*Value {
 	return m
 }
 
-// Chip looks a chip up by id or alias, case-insensitively.
+// Chip looks a chip up by id or alias, case-insensitively. Names as
+// people write them also match: spaces and underscores for hyphens, a
+// vendor or product-line prefix ("NVIDIA H100 SXM", "AMD Instinct
+// MI300X", "Huawei Ascend 910C") or no hyphens at all.
 func (cat *Catalog) Chip(name string) (*Chip, error) {
-	n := strings.ToLower(strings.TrimSpace(name))
-	for _, c := range cat.Chips {
-		if strings.ToLower(c.ID) == n {
-			return c, nil
-		}
-		for _, a := range c.Aliases {
-			if strings.ToLower(a) == n {
-				return c, nil
+	n := chipKey(name)
+	for _, compact := range []bool{false, true} {
+		for _, c := range cat.Chips {
+			for _, id := range append([]string{c.ID}, c.Aliases...) {
+				k := chipKey(id)
+				if compact {
+					n, k = strings.ReplaceAll(n, "-", ""), strings.ReplaceAll(k, "-", "")
+				}
+				if k == n {
+					return c, nil
+				}
 			}
 		}
 	}
 	return nil, &NotFoundError{Kind: "chip", Name: name, Near: nearest(name, cat.chipNames())}
+}
+
+// chipPrefixes are vendor and product-line words a chip name may carry.
+var chipPrefixes = []string{"nvidia-", "amd-", "instinct-", "huawei-", "cambricon-", "kunlunxin-", "baidu-", "hygon-"}
+
+// chipKey normalises a chip name: lower case, hyphens for spaces and
+// underscores, no vendor prefix.
+func chipKey(name string) string {
+	k := strings.ToLower(strings.TrimSpace(name))
+	k = strings.NewReplacer(" ", "-", "_", "-").Replace(k)
+	for strings.Contains(k, "--") {
+		k = strings.ReplaceAll(k, "--", "-")
+	}
+	for trimmed := true; trimmed; {
+		trimmed = false
+		for _, p := range chipPrefixes {
+			if rest, ok := strings.CutPrefix(k, p); ok && rest != "" {
+				k, trimmed = rest, true
+			}
+		}
+	}
+	return k
 }
 
 // Node looks a node up by id, case-insensitively.

@@ -641,3 +641,26 @@ func TestEntries(t *testing.T) {
 		t.Errorf("%d chunks for %d chips and %d nodes", n, len(Default().Chips), len(Default().Nodes))
 	}
 }
+
+// TestChipNames: names as people write them resolve; near misses do not.
+func TestChipNames(t *testing.T) {
+	cat := Default()
+	for name, want := range map[string]string{
+		"H100":                "h100-sxm",
+		"NVIDIA H100 SXM":     "h100-sxm", // vendor prefix, space
+		"h100_sxm":            "h100-sxm", // underscore
+		"Huawei Ascend 910C":  "ascend-910c",
+		"AMD Instinct MI300X": "mi300x",
+		"ascend910b4":         "ascend-910b4", // no hyphen
+	} {
+		c, err := cat.Chip(name)
+		if err != nil || c.ID != want {
+			t.Errorf("Chip(%q) = %v, %v; want %s", name, c, err, want)
+		}
+	}
+	for _, bad := range []string{"h1000", "nvidia", "ascend", "910"} {
+		if c, err := cat.Chip(bad); err == nil {
+			t.Errorf("Chip(%q) = %s, want an error", bad, c.ID)
+		}
+	}
+}
