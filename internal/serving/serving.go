@@ -106,16 +106,28 @@ func simPool(name string, p Pool, params *perf.Params, maxContext int) (sim.Pool
 		KVTokens:            cap.KVTokens,
 		PrefixCaching:       p.PrefixCaching,
 	}
+	if eng != nil && eng.KVReserve == perf.KVReserveCompletion {
+		ec.ReserveCompletion = true
+	}
 	// Attention data parallelism runs DP schedulers inside one instance;
 	// the simulator has one scheduler per replica, so it gets DP times the
 	// per-rank limits.
 	dp := max(d.DP, 1)
+	// The deployment's own limits (a case's engine_args) come before the
+	// engine's defaults.
+	if ec.MaxNumSeqs == 0 && d.MaxSeqs > 0 {
+		ec.MaxNumSeqs = d.MaxSeqs * dp
+	}
+	if ec.MaxNumBatchedTokens == 0 && d.MaxBatchTokens > 0 {
+		ec.MaxNumBatchedTokens = d.MaxBatchTokens * dp
+	}
 	if ec.MaxNumSeqs == 0 && eng != nil {
 		ec.MaxNumSeqs = eng.MaxSeqs * dp
 	}
 	if ec.MaxNumBatchedTokens == 0 && eng != nil {
 		ec.MaxNumBatchedTokens = eng.MaxBatchTokens * dp
 	}
+	ec.DisableChunkedPrefill = d.NoChunkedPrefill
 	if s := d.Speculative; s != nil && s.DraftTokens > 0 {
 		ec.SpecTokens = s.DraftTokens
 		ec.SpecAcceptance = s.Acceptance

@@ -23,11 +23,16 @@ type EngineConfig struct {
 	KVTokens            int // KV capacity in tokens (rounded down to whole blocks); required
 	// DisableChunkedPrefill schedules each prompt whole. As vLLM requires
 	// max_num_batched_tokens ≥ max_model_len then, requests whose input plus
-	// output exceed the budget are rejected.
+	// output exceed the budget are rejected (only the input must fit when
+	// the engine reserves to completion and so never recomputes).
 	DisableChunkedPrefill bool
 	PrefixCaching         bool    // share cached prompt blocks named by Request.Hashes
 	SpecTokens            int     // draft tokens per decode step; 0 disables speculative decoding
 	SpecAcceptance        float64 // probability each draft token is accepted, given the previous were
+	// ReserveCompletion admits a request only when the KV blocks for its
+	// whole prompt and output are free, and holds them from the start
+	// (TensorRT-LLM's GUARANTEED_NO_EVICT): no preemption, fewer running.
+	ReserveCompletion bool
 }
 
 func (c EngineConfig) normalise(pool string) (EngineConfig, error) {

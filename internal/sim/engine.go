@@ -110,7 +110,7 @@ func (e *engine) schedule(s *simulation) bool {
 		if r.computed > 0 {
 			// KV arrived by transfer: the request decodes at once.
 			n = e.want(r, budget)
-			if !e.kv.Allocate(&r.kv, r.computed+n) {
+			if !e.kv.Allocate(&r.kv, e.reserve(r, r.computed+n)) {
 				break
 			}
 		} else {
@@ -128,7 +128,7 @@ func (e *engine) schedule(s *simulation) bool {
 				r.computed = 0
 				break
 			}
-			if _, ok := e.kv.Start(&r.kv, hashes, hit, r.computed+n); !ok {
+			if _, ok := e.kv.Start(&r.kv, hashes, hit, e.reserve(r, r.computed+n)); !ok {
 				r.computed = 0
 				break
 			}
@@ -142,6 +142,16 @@ func (e *engine) schedule(s *simulation) bool {
 		budget -= n
 	}
 	return len(e.step) > 0
+}
+
+// reserve is the tokens of KV to hold for r on admission when it needs
+// tokens now: all it can ever reach (prompt plus output) when the engine
+// reserves to completion, so that it is never preempted.
+func (e *engine) reserve(r *request, tokens int) int {
+	if e.cfg.ReserveCompletion {
+		return max(tokens, r.Input+r.Output)
+	}
+	return tokens
 }
 
 // add puts n tokens of r into this step's batch.

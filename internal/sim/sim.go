@@ -227,9 +227,16 @@ func (s *simulation) arrive(r *request) {
 
 // servable reports whether some replica could ever run r to completion.
 func (s *simulation) servable(r *request) bool {
+	// Without chunking a prompt must fit one step's budget; a preempted
+	// request recomputes its output too, so unless the engine reserves to
+	// completion (and never preempts) the whole sequence must.
 	fits := func(c EngineConfig, tokens int) bool {
+		whole := tokens
+		if c.ReserveCompletion {
+			whole = r.Input
+		}
 		return tokens <= c.KVTokens/c.BlockTokens*c.BlockTokens &&
-			(!c.DisableChunkedPrefill || tokens <= c.MaxNumBatchedTokens)
+			(!c.DisableChunkedPrefill || whole <= c.MaxNumBatchedTokens)
 	}
 	if r.Input < 1 {
 		return false

@@ -17,6 +17,7 @@
 // Pool keys: step (base step time), prefill_token, decode_seq,
 // decode_token, kv_token (per-unit step costs of a sim.LinearStepTimer),
 // budget, max_seqs, block, kv_tokens, chunked (on/off), prefix (on/off),
+// reserve (on/off: KV reserved to completion at admission),
 // spec (draft tokens), accept (acceptance rate), replicas, router (a
 // sim.Router name), affinity_blocks. Durations take s, ms or us suffixes.
 // Expected times match to 1 ns.
@@ -266,6 +267,7 @@ func parsePool(p *sim.Pool, kv [][2]string) error {
 		"kv_tokens":     integer(&e.KVTokens),
 		"chunked":       onOff(&e.DisableChunkedPrefill, true),
 		"prefix":        onOff(&e.PrefixCaching, false),
+		"reserve":       onOff(&e.ReserveCompletion, false),
 		"spec":          integer(&e.SpecTokens),
 		"accept": func(v string) (err error) {
 			e.SpecAcceptance, err = strconv.ParseFloat(v, 64)
