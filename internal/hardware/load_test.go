@@ -24,6 +24,9 @@ func TestDefaultValid(t *testing.T) {
 // requiredChips maps every chip id the project needs to its family.
 var requiredChips = map[string]string{
 	"a100-sxm":      "ampere",
+	"a800-sxm":      "ampere",
+	"h100-pcie":     "hopper",
+	"h100-nvl":      "hopper",
 	"h100-sxm":      "hopper",
 	"h800-sxm":      "hopper",
 	"h20":           "hopper",
@@ -51,7 +54,7 @@ var requiredChips = map[string]string{
 }
 
 var requiredNodes = []string{
-	"hgx-a100-8", "hgx-h100-8", "hgx-h800-8", "hgx-h20-8", "hgx-h200-8", "hgx-b200-8",
+	"hgx-a100-8", "hgx-a800-8", "hgx-h100-8", "hgx-h800-8", "hgx-h20-8", "hgx-h200-8", "hgx-b200-8",
 	"gb200-nvl72", "pcie-8", "atlas-800-a2", "atlas-800-a3", "cloudmatrix384",
 	"atlas-300i-duo-server", "atlas-850", "atlas-950-supernode", "atlas-960-supernode",
 	"oam-mi300x-8", "oam-mi325x-8", "mlu370-server-8", "mlu590-server-8",
@@ -96,6 +99,7 @@ func TestAliases(t *testing.T) {
 		"310p": "ascend-310p", "atlas-300i-duo": "ascend-310p", "950pr": "ascend-950pr",
 		"950dt": "ascend-950dt", "960": "ascend-960", "mi300": "mi300x", "MI300": "mi300x",
 		"mi325": "mi325x", "mlu370": "mlu370-x8", "k100": "k100-ai", "rtx-6000d": "rtx-pro-6000d",
+		"a800": "a800-sxm", "A800": "a800-sxm",
 	} {
 		c, err := cat.Chip(alias)
 		if err != nil {
@@ -288,6 +292,21 @@ func TestSpotChecks(t *testing.T) {
 	if got := float64(a100.ScaleUpPerDir()) / 1e9; !near(got, 600.0/2) {
 		t.Errorf("A100 scale-up %v, want 300", got)
 	}
+	// A800: A100 compute, NVLink cut to 400 bi -> 200 per direction.
+	a800 := mustChip(t, cat, "a800")
+	if !near(tflops(t, a800, BF16), tflops(t, a100, BF16)) || a800.Runs(FP8) {
+		t.Errorf("A800: bf16 %v, fp8 %v; want A100's and none", a800.DenseTFLOPS[BF16], a800.Runs(FP8))
+	}
+	if got := float64(a800.ScaleUpPerDir()) / 1e9; !near(got, 400.0/2) {
+		t.Errorf("A800 scale-up %v, want 200", got)
+	}
+	// H100 PCIe / NVL: datasheet sparse figures halved (1,513 -> 756, 3,341 -> 1,671).
+	for id, want := range map[string][2]float64{"h100-pcie": {756, 1513}, "h100-nvl": {835, 1671}} {
+		c := mustChip(t, cat, id)
+		if bf, f8 := tflops(t, c, BF16), tflops(t, c, FP8); !near(bf, want[0]) || !near(f8, want[1]) {
+			t.Errorf("%s: bf16 %v fp8 %v, want %v", id, bf, f8, want)
+		}
+	}
 	// B200: DGX B200 144 PFLOPS FP4 sparse / 8 GPUs / 2 = 9,000 dense; 2 dies.
 	b200 := mustChip(t, cat, "b200")
 	if got := tflops(t, b200, FP4); !near(got, 144e3/8/2) || b200.Dies != 2 {
@@ -338,6 +357,10 @@ func TestAvailability(t *testing.T) {
 	has("a100-sxm", "cn", "banned", "2022-10-07")
 	has("h100-sxm", "cn", "banned", "2022-10-07")
 	has("h800-sxm", "cn", "banned", "2023-10-17")
+	has("a800-sxm", "cn", "available", "2022-11-07")
+	has("a800-sxm", "cn", "banned", "2023-10-17")
+	has("h100-pcie", "cn", "banned", "2022-10-07")
+	has("h100-nvl", "cn", "banned", "2022-10-07")
 	has("l40s", "cn", "banned", "2023-10-17")
 	for _, c := range cat.Chips {
 		for _, a := range c.Availability {
@@ -652,6 +675,8 @@ func TestChipNames(t *testing.T) {
 		"Huawei Ascend 910C":  "ascend-910c",
 		"AMD Instinct MI300X": "mi300x",
 		"ascend910b4":         "ascend-910b4", // no hyphen
+		"NVIDIA H100 PCIe":    "h100-pcie",
+		"H100 NVL":            "h100-nvl",
 	} {
 		c, err := cat.Chip(name)
 		if err != nil || c.ID != want {
