@@ -132,6 +132,25 @@ func (c config) positive(key string) (int, error) {
 	return v, nil
 }
 
+// positives reads required positive integers into their destinations,
+// in order, stopping at the first missing or bad one.
+func (c config) positives(fields ...field) error {
+	for _, f := range fields {
+		v, err := c.positive(f.key)
+		if err != nil {
+			return err
+		}
+		*f.dst = v
+	}
+	return nil
+}
+
+// field names a config key and where its value goes.
+type field struct {
+	key string
+	dst *int
+}
+
 // optional reads an optional integer that must be at least lo when
 // present, returning def when absent or null.
 func (c config) optional(key string, def, lo int) (int, error) {
@@ -317,17 +336,9 @@ var knownAlias = map[string]string{
 
 // common reads the fields every architecture has.
 func (m *Model) common(c config) error {
-	var err error
-	if m.Hidden, err = c.positive("hidden_size"); err != nil {
-		return err
-	}
-	if m.Layers, err = c.positive("num_hidden_layers"); err != nil {
-		return err
-	}
-	if m.Vocab, err = c.positive("vocab_size"); err != nil {
-		return err
-	}
-	if m.Heads, err = c.positive("num_attention_heads"); err != nil {
+	err := c.positives(field{"hidden_size", &m.Hidden}, field{"num_hidden_layers", &m.Layers},
+		field{"vocab_size", &m.Vocab}, field{"num_attention_heads", &m.Heads})
+	if err != nil {
 		return err
 	}
 	if m.KVHeads, err = c.optional("num_key_value_heads", m.Heads, 1); err != nil {
@@ -385,22 +396,9 @@ func (m *Model) sliding(c config) error {
 
 // layerTypes counts the sliding_attention entries of layer_types.
 func (m *Model) layerTypes(c config) error {
-	types, err := c.strings("layer_types")
+	n, err := m.countLayerTypes(c, "sliding_attention")
 	if err != nil {
 		return err
-	}
-	if len(types) != m.Layers {
-		return fieldErr("layer_types", "want %d entries, one per num_hidden_layers (got %d)", m.Layers, len(types))
-	}
-	n := 0
-	for i, t := range types {
-		switch t {
-		case "sliding_attention":
-			n++
-		case "full_attention":
-		default:
-			return fieldErr("layer_types", "entry %d: want \"sliding_attention\" or \"full_attention\" (got %q)", i, t)
-		}
 	}
 	if n == 0 {
 		return nil
@@ -466,27 +464,38 @@ func (m *Model) qwen3MoE(c config) error {
 		seen[i] = true
 	}
 	m.DenseLayers = m.Layers - moe
-	if m.DenseLayers > 0 {
-		if m.Intermediate, err = c.positive("intermediate_size"); err != nil {
-			return err
-		}
-	} else if m.Intermediate, err = c.optional("intermediate_size", 0, 0); err != nil {
+	if err := m.denseWidth(c, "intermediate_size"); err != nil {
 		return err
 	}
 	return m.sliding(c)
 }
 
-// mixtral reads Mixtral: every layer has num_local_experts experts of
-// width intermediate_size; a non-null sliding_window applies to all.
-func (m *Model) mixtral(c config) error {
-	if err := m.experts(c, []string{"num_local_experts"}, []string{"num_experts_per_tok"}); err != nil {
-		return err
+// countLayerTypes counts the local entries of layer_types, one per
+// layer, each local or "full_attention".
+func (m *Model) countLayerTypes(c config, local string) (int, error) {
+	types, err := c.strings("layer_types")
+	if err != nil {
+		return 0, err
 	}
-	var err error
-	if m.MoEIntermediate, err = c.positive("intermediate_size"); err != nil {
-		return err
+	if len(types) != m.Layers {
+		return 0, fieldErr("layer_types", "want %d entries, one per num_hidden_layers (got %d)", m.Layers, len(types))
 	}
-	m.Intermediate = m.MoEIntermediate
+	n := 0
+	for i, t := range types {
+		switch t {
+		case local:
+			n++
+		case "full_attention":
+		default:
+			return 0, fieldErr("layer_types", "entry %d: want %q or \"full_attention\" (got %q)", i, local, t)
+		}
+	}
+	return n, nil
+}
+
+// windowAll reads a sliding_window that, when not null, applies to every
+// layer (Mixtral, MiniMax-M2).
+func (m *Model) windowAll(c config) error {
 	w, ok, err := c.integer("sliding_window")
 	if err != nil {
 		return err
@@ -495,6 +504,36 @@ func (m *Model) mixtral(c config) error {
 		m.SlidingWindow, m.SlidingLayers = w, m.Layers
 	}
 	return nil
+}
+
+// localExperts reads num_local_experts experts of width
+// intermediate_size, num_experts_per_tok of them per token: Mixtral's
+// spelling, which MiniMax-M2 and Llama 4 keep.
+func (m *Model) localExperts(c config) error {
+	if err := m.experts(c, []string{"num_local_experts"}, []string{"num_experts_per_tok"}); err != nil {
+		return err
+	}
+	return c.positives(field{"intermediate_size", &m.MoEIntermediate})
+}
+
+// denseWidth reads the dense FFN width from key: required when some
+// layers are dense, optional (0) when every layer is MoE.
+func (m *Model) denseWidth(c config, key string) (err error) {
+	if m.DenseLayers > 0 {
+		return c.positives(field{key, &m.Intermediate})
+	}
+	m.Intermediate, err = c.optional(key, 0, 0)
+	return err
+}
+
+// mixtral reads Mixtral: every layer has num_local_experts experts of
+// width intermediate_size; a non-null sliding_window applies to all.
+func (m *Model) mixtral(c config) error {
+	if err := m.localExperts(c); err != nil {
+		return err
+	}
+	m.Intermediate = m.MoEIntermediate
+	return m.windowAll(c)
 }
 
 // deepseek reads DeepSeek-V3 (MLA; also Kimi K2 and DeepSeek-V3.2, whose
@@ -555,17 +594,8 @@ func (m *Model) deepseek(c config) error {
 // (DeepSeek-V3.2): index_n_heads heads of index_head_dim score every
 // cached token, and attention reads the index_topk best.
 func (m *Model) sparseIndexer(c config) error {
-	var err error
-	if m.IndexTopK, err = c.positive("index_topk"); err != nil {
-		return err
-	}
-	if m.IndexHeads, err = c.positive("index_n_heads"); err != nil {
-		return err
-	}
-	if m.IndexHeadDim, err = c.positive("index_head_dim"); err != nil {
-		return err
-	}
-	return nil
+	return c.positives(field{"index_topk", &m.IndexTopK}, field{"index_n_heads", &m.IndexHeads},
+		field{"index_head_dim", &m.IndexHeadDim})
 }
 
 // mla reads the multi-head latent attention fields.
@@ -615,11 +645,7 @@ func (m *Model) gptOSS(c config) error {
 // (shared_intermediate_size 0). Its multi-token-prediction modules
 // (num_mtp_modules) are not read, so not counted.
 func (m *Model) minimaxM2(c config) error {
-	if err := m.experts(c, []string{"num_local_experts"}, []string{"num_experts_per_tok"}); err != nil {
-		return err
-	}
-	var err error
-	if m.MoEIntermediate, err = c.positive("intermediate_size"); err != nil {
+	if err := m.localExperts(c); err != nil {
 		return err
 	}
 	m.Intermediate = m.MoEIntermediate
@@ -643,14 +669,7 @@ func (m *Model) minimaxM2(c config) error {
 		}
 	}
 	// As in Mixtral, a non-null sliding_window applies to every layer.
-	w, ok, err := c.integer("sliding_window")
-	if err != nil {
-		return err
-	}
-	if ok && w > 0 {
-		m.SlidingWindow, m.SlidingLayers = w, m.Layers
-	}
-	return nil
+	return m.windowAll(c)
 }
 
 // Validate checks that the shape is consistent: positive widths, KV heads

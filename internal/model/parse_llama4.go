@@ -12,11 +12,7 @@ import "bytes"
 // moe_layers when given, else every interleave_moe_layer_step-th layer
 // (1 for Scout: all 48; 2 for Maverick: layers 1, 3, ..., 47).
 func (m *Model) llama4(c config) error {
-	if err := m.experts(c, []string{"num_local_experts"}, []string{"num_experts_per_tok"}); err != nil {
-		return err
-	}
-	var err error
-	if m.MoEIntermediate, err = c.positive("intermediate_size"); err != nil {
+	if err := m.localExperts(c); err != nil {
 		return err
 	}
 	m.SharedExperts, m.SharedIntermediate = 1, m.MoEIntermediate
@@ -25,11 +21,7 @@ func (m *Model) llama4(c config) error {
 		return err
 	}
 	m.DenseLayers = m.Layers - moe
-	if m.DenseLayers > 0 {
-		if m.Intermediate, err = c.positive("intermediate_size_mlp"); err != nil {
-			return err
-		}
-	} else if m.Intermediate, err = c.optional("intermediate_size_mlp", 0, 0); err != nil {
+	if err := m.denseWidth(c, "intermediate_size_mlp"); err != nil {
 		return err
 	}
 	return m.chunkedAttention(c)
@@ -94,24 +86,7 @@ func (m *Model) chunkedAttention(c config) error {
 // llama4ChunkedLayers counts the layers with chunked attention.
 func (m *Model) llama4ChunkedLayers(c config) (int, error) {
 	if c.has("layer_types") {
-		types, err := c.strings("layer_types")
-		if err != nil {
-			return 0, err
-		}
-		if len(types) != m.Layers {
-			return 0, fieldErr("layer_types", "want %d entries, one per num_hidden_layers (got %d)", m.Layers, len(types))
-		}
-		n := 0
-		for i, t := range types {
-			switch t {
-			case "chunked_attention":
-				n++
-			case "full_attention":
-			default:
-				return 0, fieldErr("layer_types", "entry %d: want \"chunked_attention\" or \"full_attention\" (got %q)", i, t)
-			}
-		}
-		return n, nil
+		return m.countLayerTypes(c, "chunked_attention")
 	}
 	flags, err := c.ints("no_rope_layers")
 	if err != nil {
