@@ -44,18 +44,45 @@ func TestPublishedParams(t *testing.T) {
 		{"meta-llama/Llama-3.1-70B-Instruct", 70.6, 0, 0, 0.01, 0, "Llama 3.1 model card"},
 		{"meta-llama/Llama-3.3-70B-Instruct", 70.6, 0, 0, 0.01, 0, "Llama 3.3 model card"},
 		{"meta-llama/Llama-3.1-405B-Instruct", 405.85, 0, 0, 0.01, 0, "Llama 3.1 model card"},
+		// Llama 3.2 model card: 1.23B and 3.21B; the 1B Hub safetensors
+		// hold 1,235,814,400 (1.24B). Both tie the LM head to the
+		// embedding, counted once: 1B 128,256 × 2,048 = 262,668,288 + 16 ×
+		// (10,485,760 attention + 50,331,648 FFN) = 1.2357B (-0.3%); 3B
+		// 128,256 × 3,072 = 394,002,432 + 28 × (25,165,824 + 75,497,472) =
+		// 3.2126B (+0.1%).
+		{"meta-llama/Llama-3.2-1B-Instruct", 1.24, 0, 0, 0.01, 0, "Llama 3.2 model card, Hub safetensors"},
+		{"meta-llama/Llama-3.2-3B-Instruct", 3.21, 0, 0, 0.01, 0, "Llama 3.2 model card"},
 		// Llama 2 paper (arXiv 2307.09288): 70B; HF safetensors 69.0B.
 		{"meta-llama/Llama-2-70b-hf", 69.0, 0, 0, 0.01, 0, "arXiv 2307.09288"},
 		// Qwen2.5-72B-Instruct model card: 72.7B (70.0B non-embedding).
 		{"Qwen/Qwen2.5-72B-Instruct", 72.7, 0, 0, 0.01, 0, "Qwen2.5-72B-Instruct model card"},
+		// Qwen2.5 Instruct model cards: 7.61B, 14.7B, 32.5B. Ours, without
+		// the q/k/v biases and norms: 7B embedding and head 2 × 152,064 ×
+		// 3,584 = 1,089,994,752, layers 28 × (29,360,128 attention +
+		// 203,685,888 FFN) = 6,525,288,448, total 7.615B (+0.1%); 14B
+		// 1,557,135,360 + 48 × (62,914,560 + 212,336,640) = 14.769B (+0.5%);
+		// 32B 1,557,135,360 + 64 × (62,914,560 + 424,673,280) = 32.763B
+		// (+0.8%: the card rounds down; the Hub safetensors hold
+		// 32,763,876,352 with biases and norms).
+		{"Qwen/Qwen2.5-7B-Instruct", 7.61, 0, 0, 0.01, 0, "Qwen2.5-7B-Instruct model card"},
+		{"Qwen/Qwen2.5-14B-Instruct", 14.7, 0, 0, 0.01, 0, "Qwen2.5-14B-Instruct model card"},
+		{"Qwen/Qwen2.5-32B-Instruct", 32.5, 0, 0, 0.01, 0, "Qwen2.5-32B-Instruct model card"},
 		// Qwen3 model cards: 8.2B, 14.8B, 32.8B; the MoE cards 30.5B/3.3B
 		// and 235B/22B, counting the embedding in the active figure.
 		{"Qwen/Qwen3-8B", 8.2, 0, 0, 0.01, 0, "Qwen3-8B model card"},
 		{"Qwen/Qwen3-14B", 14.8, 0, 0, 0.01, 0, "Qwen3-14B model card"},
 		{"Qwen/Qwen3-32B", 32.8, 0, 0, 0.01, 0, "Qwen3-32B model card"},
+		// Qwen3-4B: tied embedding 151,936 × 2,560 = 388,956,160 counted
+		// once, layers 36 × (26,214,400 attention + 74,711,040 FFN) =
+		// 3,633,315,840, total 4.022B; the Hub safetensors hold 4.02B.
+		{"Qwen/Qwen3-4B", 4.02, 0, 0, 0.01, 0, "Qwen3-4B model card, Hub safetensors"},
 		// 3.3B is truncated: ours is 3.353B (+1.6%); 3.35 rounds either way.
 		{"Qwen/Qwen3-30B-A3B", 30.5, 3.3, withEmbedding, 0.01, 0.02, "Qwen3-30B-A3B model card"},
 		{"Qwen/Qwen3-235B-A22B", 235, 22, withEmbedding, 0.01, 0.01, "Qwen3-235B-A22B model card"},
+		// Mistral-7B-Instruct-v0.3 Hub safetensors: 7.25B. Embedding and
+		// head 2 × 32,768 × 4,096 = 268,435,456, layers 32 × (41,943,040
+		// attention + 176,160,768 FFN) = 6,979,321,856, total 7.248B.
+		{"mistralai/Mistral-7B-Instruct-v0.3", 7.25, 0, 0, 0.01, 0, "Mistral-7B-Instruct-v0.3 Hub safetensors"},
 		// Mistral's Mixtral announcement: 46.7B total, 12.9B active.
 		{"mistralai/Mixtral-8x7B-Instruct-v0.1", 46.7, 12.9, withEmbedding, 0.01, 0.01, "mistral.ai/news/mixtral-of-experts"},
 		// Kimi K2 report (arXiv 2507.20534): 1.04T total, 32.6B activated;
@@ -119,6 +146,9 @@ func TestQwenNonEmbedding(t *testing.T) {
 		"Qwen/Qwen3-8B": 6.95, "Qwen/Qwen3-14B": 13.2, "Qwen/Qwen3-32B": 31.2,
 		"Qwen/Qwen3-30B-A3B": 29.9, "Qwen/Qwen3-235B-A22B": 234,
 		"Qwen/Qwen2.5-72B-Instruct": 70.0,
+		// 6.525B, 13.212B (+0.9%), 31.206B (+0.7%), 3.633B (+0.9%).
+		"Qwen/Qwen2.5-7B-Instruct": 6.53, "Qwen/Qwen2.5-14B-Instruct": 13.1,
+		"Qwen/Qwen2.5-32B-Instruct": 31.0, "Qwen/Qwen3-4B": 3.6,
 	} {
 		m, _ := Default().Model(id)
 		if got, _ := m.NonEmbeddingParams(); !near(got/1e9, want, 0.01) {
@@ -176,6 +206,19 @@ func TestParsedShapes(t *testing.T) {
 	if q := get("Qwen/Qwen2.5-72B-Instruct"); q.SlidingLayers != 0 {
 		t.Errorf("Qwen2.5-72B sliding layers %d", q.SlidingLayers)
 	}
+	// Llama 3.2 ties the LM head to the embedding; 1B has head_dim 64.
+	if l := get("meta-llama/Llama-3.2-1B-Instruct"); !l.TiedEmbeddings || l.LMHeadParams() != 0 || l.HeadDim != 64 {
+		t.Errorf("Llama-3.2-1B parsed as %+v", *l)
+	}
+	// Qwen2.5-7B bf16: 28 × 4 × 128 × 2 × 2 B = 57,344 B per token.
+	if got := get("Qwen/Qwen2.5-7B-Instruct").KVBytesPerToken(hardware.BF16); got != 57344 {
+		t.Errorf("Qwen2.5-7B KV/token = %.0f", got)
+	}
+	// Mistral v0.3: sliding_window null, so no sliding layers; 4096 / 32
+	// = 128 head_dim.
+	if mi := get("mistralai/Mistral-7B-Instruct-v0.3"); mi.Architecture != "MistralForCausalLM" || mi.SlidingLayers != 0 || mi.HeadDim != 128 || mi.Vocab != 32768 {
+		t.Errorf("Mistral-7B-v0.3 parsed as %+v", *mi)
+	}
 	// Llama-2-70B has no head_dim: 8192 / 64 = 128.
 	if l := get("meta-llama/Llama-2-70b-hf"); l.HeadDim != 128 || l.KVHeads != 8 {
 		t.Errorf("Llama-2-70B head_dim %d kv %d", l.HeadDim, l.KVHeads)
@@ -205,8 +248,8 @@ func TestDecodeFLOPsDense(t *testing.T) {
 
 func TestCatalogLookup(t *testing.T) {
 	cat := Default()
-	if n := len(cat.IDs()); n != 22 {
-		t.Errorf("%d shipped models, want 22", n)
+	if n := len(cat.IDs()); n != 29 {
+		t.Errorf("%d shipped models, want 29", n)
 	}
 	for _, name := range []string{"deepseek-ai/DeepSeek-V3", "DEEPSEEK-AI/deepseek-v3", "deepseek-v3", " Llama-3.1-70B-Instruct "} {
 		if _, err := cat.Model(name); err != nil {
@@ -282,10 +325,14 @@ func ExampleModel_Params() {
 func TestAliases(t *testing.T) {
 	c := Default()
 	for alias, want := range map[string]string{
-		"deepseek-ai/DeepSeek-V3.2":             "deepseek-ai/DeepSeek-V3.2-Exp",
-		"DeepSeek-R1-0528":                      "deepseek-ai/DeepSeek-R1", // bare name
-		"qwen/qwen3-235b-a22b-instruct-2507":    "Qwen/Qwen3-235B-A22B",    // any case
-		"meta-llama/Meta-Llama-3.1-8B-Instruct": "meta-llama/Llama-3.1-8B-Instruct",
+		"deepseek-ai/DeepSeek-V3.2":                 "deepseek-ai/DeepSeek-V3.2-Exp",
+		"DeepSeek-R1-0528":                          "deepseek-ai/DeepSeek-R1", // bare name
+		"qwen/qwen3-235b-a22b-instruct-2507":        "Qwen/Qwen3-235B-A22B",    // any case
+		"meta-llama/Meta-Llama-3.1-8B-Instruct":     "meta-llama/Llama-3.1-8B-Instruct",
+		"deepseek-ai/DeepSeek-R1-Distill-Llama-70B": "meta-llama/Llama-3.3-70B-Instruct",
+		"DeepSeek-R1-Distill-Qwen-32B":              "Qwen/Qwen2.5-32B-Instruct",
+		"Qwen/QwQ-32B":                              "Qwen/Qwen2.5-32B-Instruct",
+		"Qwen/Qwen2.5-7B":                           "Qwen/Qwen2.5-7B-Instruct",
 	} {
 		m, err := c.Model(alias)
 		if err != nil {

@@ -17,6 +17,7 @@ var Supported = []string{
 	"Qwen2ForCausalLM",
 	"Qwen3ForCausalLM",
 	"Qwen3MoeForCausalLM",
+	"MistralForCausalLM",
 	"MixtralForCausalLM",
 	"DeepseekV3ForCausalLM",
 	"DeepseekV32ForCausalLM",
@@ -35,6 +36,7 @@ var modelTypeArch = map[string]string{
 	"qwen2":        "Qwen2ForCausalLM",
 	"qwen3":        "Qwen3ForCausalLM",
 	"qwen3_moe":    "Qwen3MoeForCausalLM",
+	"mistral":      "MistralForCausalLM",
 	"mixtral":      "MixtralForCausalLM",
 	"deepseek_v3":  "DeepseekV3ForCausalLM",
 	"kimi_k2":      "DeepseekV3ForCausalLM",
@@ -278,6 +280,8 @@ func Parse(data []byte, id string) (*Model, error) {
 		err = m.dense(c)
 	case "Qwen3MoeForCausalLM":
 		err = m.qwen3MoE(c)
+	case "MistralForCausalLM":
+		err = m.mistral(c)
 	case "MixtralForCausalLM":
 		err = m.mixtral(c)
 	case "DeepseekV3ForCausalLM", "DeepseekV32ForCausalLM", "Glm4MoeForCausalLM":
@@ -369,6 +373,18 @@ func (m *Model) dense(c config) error {
 		return err
 	}
 	return m.sliding(c)
+}
+
+// mistral reads Mistral: Llama's dense layout, except that a non-null
+// sliding_window applies to every layer (Mistral-7B-v0.1's 4096; v0.2
+// and v0.3 write null: full attention). It is not an alias of
+// LlamaForCausalLM because Llama's dense reader ignores sliding_window.
+func (m *Model) mistral(c config) error {
+	var err error
+	if m.Intermediate, err = c.positive("intermediate_size"); err != nil {
+		return err
+	}
+	return m.windowAll(c)
 }
 
 // sliding reads layer_types, or Qwen2's use_sliding_window and
@@ -494,7 +510,7 @@ func (m *Model) countLayerTypes(c config, local string) (int, error) {
 }
 
 // windowAll reads a sliding_window that, when not null, applies to every
-// layer (Mixtral, MiniMax-M2).
+// layer (Mistral, Mixtral, MiniMax-M2).
 func (m *Model) windowAll(c config) error {
 	w, ok, err := c.integer("sliding_window")
 	if err != nil {

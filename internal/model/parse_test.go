@@ -202,6 +202,17 @@ func TestParseDialects(t *testing.T) {
 	if m, err := Parse(slide, "x"); err != nil || m.SlidingLayers != 10 || m.SlidingWindow != 4096 {
 		t.Errorf("qwen2 sliding: %+v %v", m, err)
 	}
+	// Mistral: a non-null sliding_window (v0.1's 4096) slides every
+	// layer; model_type mistral alone selects the architecture.
+	mi, _ := embedded.ReadFile("configs/mistralai/Mistral-7B-Instruct-v0.3/config.json")
+	var mc map[string]any
+	_ = json.Unmarshal(mi, &mc)
+	mc["sliding_window"] = 4096
+	delete(mc, "architectures")
+	v01, _ := json.Marshal(mc)
+	if m, err := Parse(v01, "x"); err != nil || m.Architecture != "MistralForCausalLM" || m.SlidingLayers != 32 || m.SlidingWindow != 4096 || m.Intermediate != 14336 {
+		t.Errorf("mistral v0.1 window: %+v %v", m, err)
+	}
 	// DeepSeek moe_layer_freq 2 with first_k_dense_replace 3 over 61
 	// layers: MoE at 4, 6, ..., 60 = 29 layers.
 	d, _ := embedded.ReadFile("configs/deepseek-ai/DeepSeek-V3/config.json")
