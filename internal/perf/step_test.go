@@ -60,6 +60,19 @@ func TestAllReduce(t *testing.T) {
 	if in.allReduce(bytes, 1, bw) != 0 {
 		t.Error("an all-reduce over one device must cost nothing")
 	}
+	// 32 devices, a 16 KB buffer: the ring's 62 steps (43.4 µs) lose to
+	// the tree's 2 × 5 levels × 7/3 steps = 23.3 steps (16.3 µs), plus
+	// 2 × 16 KB at 400 GB/s = 0.08 µs against the ring's 0.08 µs.
+	small := 16e3
+	tree := 2*small/bw + 2*5*(14.0/6)*in.hop
+	if got := in.allReduce(small, 32, bw); math.Abs(got-tree) > 1e-12 {
+		t.Errorf("32-device small all-reduce %g s, want the tree's %g", got, tree)
+	}
+	// At 8 devices the two agree on latency and the ring moves fewer
+	// bytes, so the ring formula above holds for every size.
+	if got, ring := in.allReduce(small, 8, bw), 2*7.0/8*small/bw+14*in.hop; math.Abs(got-ring) > 1e-12 {
+		t.Errorf("8-device small all-reduce %g s, want the ring's %g", got, ring)
+	}
 	// TP8 decode pays two all-reduces per layer: 160 of them.
 	s := in.Step(&Batch{DecodeSeqs: 64, DecodeTokens: 64, DecodeKV: 64 * 1000})
 	one := in.allReduce(64*8192*2, 8, in.linkBW)
