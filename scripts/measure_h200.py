@@ -13,7 +13,12 @@ It measures, with CUDA events, median of repeated runs after warm-up:
 2. device copy bandwidth (a large tensor copy), the `mem_eff` parameter;
 3. decode-attention KV-read bandwidth (one query token per sequence against a
    cached context, GQA 64/8 heads of 128), the attention memory efficiency;
-4. the decode step of a Llama-3.1-8B-shaped model with random bf16 weights
+4. grouped expert GEMMs against rows per expert (torch.bmm over one EP
+   rank's experts, gate-up then down, at Qwen3-235B's and DeepSeek-V3's
+   expert shapes), next to one dense GEMM of the same FLOPs: what the
+   routed experts reach compared with a dense GEMM, the gap docs/perf.md
+   leaves open for MoE prefill;
+5. the decode step of a Llama-3.1-8B-shaped model with random bf16 weights
    (32 layers, GQA 32/8, FFN 14336) at several batch sizes and contexts,
    captured in a CUDA graph as serving engines run it; each becomes a
    `measured-here` case in the corpus format (metric tpot_ms_mean, phase
@@ -70,6 +75,33 @@ def copy_bandwidth(dev):
     b = torch.empty_like(a)
     ms = timed(lambda: b.copy_(a), reps=10)
     return {"bytes": n, "ms": ms, "gbps_read_plus_write": 2 * n / ms / 1e6}
+
+
+def grouped_experts(dev):
+    """Expert GEMMs as a batched matmul over one EP rank's experts."""
+    shapes = {
+        "qwen3-235b-ep8": (16, 4096, 1536),    # experts per rank, hidden, expert width
+        "deepseek-v3-ep8": (32, 7168, 2048),
+    }
+    out = []
+    for name, (e, h, i) in shapes.items():
+        up = torch.randn(e, h, 2 * i, device=dev, dtype=torch.bfloat16)
+        down = torch.randn(e, i, h, device=dev, dtype=torch.bfloat16)
+        for rows in [1, 4, 16, 64, 128, 256, 512, 1024, 2048]:
+            x = torch.randn(e, rows, h, device=dev, dtype=torch.bfloat16)
+            y = torch.randn(e, rows, i, device=dev, dtype=torch.bfloat16)
+            ms = timed(lambda: (torch.bmm(x, up), torch.bmm(y, down)))
+            flops = 2.0 * e * rows * h * 3 * i
+            wbytes = e * h * 3 * i * 2
+            # One dense GEMM with the same FLOPs: all the rows against one
+            # expert-sized weight repeated e times along N.
+            xd = torch.randn(e * rows, h, device=dev, dtype=torch.bfloat16)
+            wd = torch.randn(h, 3 * i, device=dev, dtype=torch.bfloat16)
+            dense_ms = timed(lambda: xd @ wd)
+            out.append({"shape": name, "experts": e, "rows_per_expert": rows, "ms": ms,
+                        "tflops": flops / ms / 1e9, "weight_gbps": wbytes / ms / 1e6,
+                        "dense_same_flops_tflops": flops / dense_ms / 1e9})
+    return out
 
 
 def decode_attention(dev):
@@ -179,7 +211,8 @@ def main():
     gpu = torch.cuda.get_device_name(dev)
     results = {"gpu": gpu, "torch": torch.__version__,
                "gemm_bf16": gemm_sweep(dev), "copy": copy_bandwidth(dev),
-               "decode_attention": decode_attention(dev)}
+               "decode_attention": decode_attention(dev),
+               "grouped_experts": grouped_experts(dev)}
     steps = decode_steps(dev)
     results["decode_steps"] = steps
     with open(args.json, "w") as f:
