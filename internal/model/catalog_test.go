@@ -355,3 +355,26 @@ func TestAliases(t *testing.T) {
 		}
 	}
 }
+
+// FuzzAliases: any alias file is accepted or refused with an error, never
+// a panic, and an accepted alias always resolves to a catalog model.
+func FuzzAliases(f *testing.F) {
+	f.Add(aliasesYAML)
+	f.Add([]byte("aliases: [{alias: x/y, model: deepseek-ai/DeepSeek-R1, source: s}]"))
+	f.Add([]byte("aliases: [{alias: '', model: '', source: ''}]"))
+	f.Add([]byte("aliases: 3"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cat, err := Load(embedded, "configs")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cat.AddAliases(data); err != nil {
+			return
+		}
+		for _, a := range cat.Aliases() {
+			if _, err := cat.Model(a.Alias); err != nil {
+				t.Errorf("alias %q accepted but does not resolve: %v", a.Alias, err)
+			}
+		}
+	})
+}
