@@ -171,6 +171,16 @@ const (
 	// tile follows the rows an expert gets, so the padding is half of
 	// min(max(rows, 16), 128).
 	minExpertTile = 16
+	// groupedStream is the share of a dense GEMM's weight-streaming rate
+	// that grouped expert GEMMs reach when memory-bound: NVIDIA measured
+	// TensorRT-LLM's TRTLLM-Gen NVFP4 MoE on a B200 at about 50% of HBM
+	// bandwidth where a dense GEMM of the same weights reaches 80.4%
+	// (TensorRT-LLM tech blog 23, 'MoE as dense GEMM', 128-512 tokens),
+	// and FlashInfer's timings of the same kernels over one EP8 rank's 32
+	// DeepSeek experts give 52% at 16 tokens and 60% at 512 (PR #5301):
+	// 0.62-0.74 of the dense rate. Many small per-expert problems end
+	// their pipelines early and leave SMs idle at the tail.
+	groupedStream = 0.65
 )
 
 // New validates d against the chip and the model and precomputes the

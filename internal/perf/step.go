@@ -381,7 +381,9 @@ func (in *Instance) layers1(s *Step, w *layerTokens, n, dense, moe, sliding floa
 			erows += touched * tile / 2
 		}
 		flops := erows*in.expertFlopsTok + w.tg*in.routerFlopsTok
-		bytes := touched*in.expertWBytes + assign*imb*in.expertActTok
+		// Grouped GEMMs stream their experts' weights slower than a dense
+		// GEMM streams one matrix (groupedStream).
+		bytes := touched*in.expertWBytes/groupedStream + assign*imb*in.expertActTok
 		t, bd = roof(flops, in.gemmRate, bytes, in.memBW)
 		s.Experts.add(moe*t, bd)
 		s.Elementwise.add(moe*assign*imb*in.elemAssign/in.memBW, Memory)
