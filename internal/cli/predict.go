@@ -53,6 +53,9 @@ func runPredict(e *env, args []string) error {
 		if d.model != "" || d.chip != "" {
 			return usagef("--scenario describes the deployment; drop --model and --chip")
 		}
+		if *eager || *graphMax != 0 {
+			return usagef("--scenario describes the deployment; give enforce_eager and cuda_graph_max_batch in its engine_args instead of flags")
+		}
 		var fsys = pred.ResolveModel
 		var warns []error
 		ff, dir, w, err := loadCases(*scenario, corpus.ScenarioMode)
