@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"ersatz/internal/hardware"
@@ -264,17 +265,21 @@ func isVendor(cat *hardware.Catalog, name string) bool {
 	return false
 }
 
-// traceTraffic reads a trace once for its rate and mean lengths, and
-// returns a source that replays it for verification.
+// traceTraffic reads a trace once: for its rate and mean lengths over the
+// whole file, keeping its first limit requests in memory for the
+// verification simulations to replay (one read and one open per plan,
+// however many chips it verifies).
 func traceTraffic(path, format string, scale float64, limit int) (plan.Traffic, error) {
 	tf := trafficFlags{trace: path, traceFormat: format, timeScale: scale, requests: 1 << 30}
 	src, closeFn, err := tf.source(nil, 16)
 	if err != nil {
 		return plan.Traffic{}, err
 	}
+	defer closeFn()
 	var r workload.Request
 	var n int
 	var first, last, in, out float64
+	var head []workload.Request
 	for src.Next(&r) {
 		if n == 0 {
 			first = r.ArrivalS
@@ -282,9 +287,13 @@ func traceTraffic(path, format string, scale float64, limit int) (plan.Traffic, 
 		last = r.ArrivalS
 		in += float64(r.Input)
 		out += float64(r.Output)
+		if n < limit {
+			q := r
+			q.Hashes = slices.Clone(r.Hashes)
+			head = append(head, q)
+		}
 		n++
 	}
-	closeFn()
 	if err := src.Err(); err != nil {
 		return plan.Traffic{}, fmt.Errorf("--trace: %w", err)
 	}
@@ -292,11 +301,6 @@ func traceTraffic(path, format string, scale float64, limit int) (plan.Traffic, 
 		return plan.Traffic{}, fmt.Errorf("--trace %s: want at least two requests spread over time (got %d)", path, n)
 	}
 	t := plan.Traffic{RatePerS: float64(n-1) / (last - first), InputTokens: in / float64(n), OutputTokens: out / float64(n)}
-	t.Source = func() (workload.Source, error) {
-		vf := tf
-		vf.requests = limit
-		s, _, err := vf.source(nil, 16)
-		return s, err
-	}
+	t.Source = func() (workload.Source, error) { return workload.FromSlice(head), nil }
 	return t, nil
 }
