@@ -62,6 +62,8 @@ func runPlan(e *env, args []string) error {
 	input := fs.Float64("input-tokens", 0, "mean prompt length")
 	output := fs.Float64("output-tokens", 0, "mean output length")
 	prefixHit := fs.Float64("prefix-hit", 0, "share of prompt tokens already in the KV cache")
+	kvCache := fs.String("kv-cache", "", "KV-cache precision of every plan (default: 16-bit, the engines' auto)")
+	memUtil := fs.Float64("memory-utilization", 0, "share of device memory the engine may use (default: the engine's, vLLM 0.9)")
 	trace := fs.String("trace", "", "take rate and lengths from a trace (Azure, BurstGPT, Mooncake) and verify by replaying it")
 	traceFormat := fs.String("trace-format", "", "azure, burstgpt or mooncake (default: from the file)")
 	timeScale := fs.Float64("time-scale", 1, "speed the trace up by this factor")
@@ -120,10 +122,8 @@ func runPlan(e *env, args []string) error {
 		Objective: plan.Objective(*objective), Costs: costs, Headroom: *headroom, BudgetUSDPerHour: *budget,
 		Engine: perf.Engine(*engine), Verify: *verify, VerifyRequests: *verifyRequests, Seed: *seed,
 	}
-	switch *engine {
-	case "vllm", "sglang", "trtllm", "mindie", "other":
-	default:
-		return usagef("--engine %q: want vllm, sglang, trtllm, mindie or other", *engine)
+	if _, err := parseEngine(*engine); err != nil {
+		return err
 	}
 	if *verify < 0 || *verifyRequests < 1 {
 		return usagef("--verify %d, --verify-requests %d: want ≥ 0 and ≥ 1", *verify, *verifyRequests)
@@ -137,6 +137,15 @@ func runPlan(e *env, args []string) error {
 			req.Chips = append(req.Chips, c)
 		}
 	}
+	if *kvCache != "" {
+		if req.KV, err = precisionFlag("--kv-cache", *kvCache); err != nil {
+			return err
+		}
+	}
+	if *memUtil < 0 || *memUtil > 1 {
+		return usagef("--memory-utilization %g: want a fraction in (0, 1]", *memUtil)
+	}
+	req.MemoryUtilization = *memUtil
 	if *precisions != "" {
 		for _, p := range strings.Split(*precisions, ",") {
 			pr, err := precisionFlag("--precisions", p)

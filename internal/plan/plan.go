@@ -69,6 +69,12 @@ type Request struct {
 	// precision the chip runs, int4 excepted (its quality loss is the
 	// user's call, so it is only tried when named).
 	Precisions []hardware.Precision
+	// KV is the KV-cache precision of every plan; empty means perf's
+	// default (16-bit, the engines' auto), as in every other command.
+	KV hardware.Precision
+	// MemoryUtilization, when positive, replaces each engine's share of
+	// device memory (see perf.Deployment).
+	MemoryUtilization float64
 	// CrossVendor lets a plan prefill on one vendor's chips and decode on
 	// another's (same-vendor pairings are always tried).
 	CrossVendor bool
