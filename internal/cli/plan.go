@@ -29,6 +29,16 @@ func (s *sloFlags) register(fs *flag.FlagSet) {
 	}
 }
 
+// any reports whether a target was given.
+func (s *sloFlags) any() bool {
+	for _, p := range []int{50, 90, 99} {
+		if *s.ttft[p] != 0 || *s.tpot[p] != 0 {
+			return true
+		}
+	}
+	return false
+}
+
 func (s *sloFlags) slo() (plan.SLO, error) {
 	var out plan.SLO
 	for _, p := range []int{50, 90, 99} {

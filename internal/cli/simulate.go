@@ -229,9 +229,35 @@ func runSim(e *env, dep serving.Deployment, header string, tr *trafficFlags, blo
 		fmt.Fprintln(e.stderr, "ersatz simulate: interrupted; the summary covers the requests admitted before the signal")
 	}
 	if asJSON {
-		return report.WriteJSON(e.stdout, sum)
+		return report.WriteJSON(e.stdout, simOutput{Summary: sum, Deployment: simDeploymentOf(dep.Pool, cfg.Pool)})
 	}
 	return writeSimSummary(e.stdout, header, dep, sum)
+}
+
+// simOutput is simulate's JSON: the summary and what the simulated pool
+// ran with, as fit and predict report it.
+type simOutput struct {
+	*sim.Summary
+	Deployment simDeployment `json:"deployment"`
+}
+
+type simDeployment struct {
+	Weights     string `json:"weights_precision"`
+	Activations string `json:"activations_precision"`
+	KVCache     string `json:"kv_cache_precision"`
+	Layout      string `json:"layout"`
+	KVTokens    int    `json:"kv_tokens_per_replica"`
+	MaxNumSeqs  int    `json:"max_num_seqs"`
+	BatchTokens int    `json:"max_num_batched_tokens"`
+}
+
+func simDeploymentOf(p serving.Pool, sp sim.Pool) simDeployment {
+	d := p.Instance.Deployment()
+	return simDeployment{
+		Weights: string(d.Weights), Activations: string(d.Activations), KVCache: string(d.KV),
+		Layout:   fmt.Sprintf("tp%d pp%d ep%d dp%d", d.TP, d.PP, d.EP, d.DP),
+		KVTokens: sp.Engine.KVTokens, MaxNumSeqs: sp.Engine.MaxNumSeqs, BatchTokens: sp.Engine.MaxNumBatchedTokens,
+	}
 }
 
 // stoppable ends a source early once stop is set.

@@ -161,6 +161,10 @@ type EngineArgs struct {
 	// a graph for (SGLang --cuda-graph-max-bs, the largest of
 	// TensorRT-LLM's cuda_graph_config batch_sizes).
 	CUDAGraphMaxBatch *int `json:"cuda_graph_max_batch,omitempty"`
+	// GPUMemoryUtilization is the engine's memory share (vLLM
+	// gpu_memory_utilization, SGLang mem_fraction_static, TensorRT-LLM
+	// free_gpu_memory_fraction), read by the engine's own rule.
+	GPUMemoryUtilization *float64 `json:"gpu_memory_utilization,omitempty"`
 }
 
 // SLO is a latency target. Percentile 0 means the mean.

@@ -195,12 +195,8 @@ func applyDefaults(c *Case) {
 	if c.Phase == "" {
 		c.Phase = "all"
 	}
-	if c.Precision.Activations == "" {
-		c.Precision.Activations = c.Precision.Weights
-	}
-	if c.Precision.KVCache == "" {
-		c.Precision.KVCache = c.Precision.Activations
-	}
+	// Activations and KV cache left empty take the performance model's
+	// defaults (perf.Precisions), the same in every command.
 	for i := range c.Instances {
 		in := &c.Instances[i]
 		lower(&in.Role)
@@ -249,15 +245,14 @@ func validate(c *Case, mode Mode) []error {
 	if c.Engine != "" && !slices.Contains(Engines, c.Engine) {
 		errs = append(errs, oneOf("engine", c.Engine, Engines))
 	}
-	// A defaulted activations or kv_cache repeats an invalid weights
-	// value; report it once.
+	// Weights are required; activations and kv_cache may be left to the
+	// performance model's defaults.
 	for i, p := range []struct{ field, v string }{
 		{"precision.weights", c.Precision.Weights},
 		{"precision.activations", c.Precision.Activations},
 		{"precision.kv_cache", c.Precision.KVCache},
 	} {
-		prev := []string{"", c.Precision.Weights, c.Precision.Activations}[i]
-		if !slices.Contains(Precisions, p.v) && (i == 0 || p.v != prev) {
+		if !slices.Contains(Precisions, p.v) && (i == 0 || p.v != "") {
 			errs = append(errs, oneOf(p.field, p.v, Precisions))
 		}
 	}
@@ -289,6 +284,9 @@ func validate(c *Case, mode Mode) []error {
 		}
 		if a.CUDAGraphMaxBatch != nil && *a.CUDAGraphMaxBatch < 1 {
 			add("engine_args.cuda_graph_max_batch: want >= 1 (got %d; enforce_eager: true runs without graphs)", *a.CUDAGraphMaxBatch)
+		}
+		if u := a.GPUMemoryUtilization; u != nil && (*u <= 0 || *u > 1) {
+			add("engine_args.gpu_memory_utilization: want a fraction in (0, 1] (got %g)", *u)
 		}
 	}
 	if s := c.SLO; s != nil {

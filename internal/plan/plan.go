@@ -99,6 +99,9 @@ type Plan struct {
 	KVCache  string `json:"kv_cache"`
 	Layout   string `json:"layout"` // of one instance (the decode instance when disaggregated)
 	Devices  int    `json:"devices_per_instance"`
+	// KVTokens is the KV capacity of one instance (the decode instance
+	// when disaggregated), as fit, predict and simulate size it.
+	KVTokens int `json:"kv_tokens_per_instance"`
 	Replicas int    `json:"replicas"`
 	// Disaggregated serving: the prefill pool, on PrefillChip at
 	// PrefillWeights when those differ from the decode pool's.

@@ -352,6 +352,7 @@ func (s *chipSearch) planFor(in *perf.Instance, sh shape, l fit.Layout, w perf.W
 		TTFTS: ttft, TPOTS: tpot, TTFTLowS: ttftLo, TTFTHighS: ttftHi, TPOTLowS: tpotLo, TPOTHighS: tpotHi,
 		Binding: binding, Bound: dominant(best.Step),
 	}
+	pl.KVTokens = kvTokens(in)
 	s.price(pl, float64(replicas)*chipsPer)
 	if req.BudgetUSDPerHour > 0 && pl.CostUSDPerHour > req.BudgetUSDPerHour {
 		s.reject(ReasonBudget, fmt.Sprintf("%s %s: $%.0f/h > budget $%.0f/h", l, sh.weights, pl.CostUSDPerHour, req.BudgetUSDPerHour), pl.CostUSDPerHour/req.BudgetUSDPerHour)
@@ -407,4 +408,14 @@ func dominant(st perf.Step) string {
 	}
 	top := parts[0]
 	return fmt.Sprintf("%s %.0f%% of the step (%s-bound)", top.name, 100*float64(top.p.Seconds)/float64(st.Total), top.p.Bound)
+}
+
+// kvTokens is an instance's KV capacity; 0 if it cannot be sized (the
+// screen has already checked that it fits).
+func kvTokens(in *perf.Instance) int {
+	cp, err := in.Capacity(1)
+	if err != nil {
+		return 0
+	}
+	return cp.KVTokens
 }

@@ -154,6 +154,9 @@ func (p *Predictor) Scenario(c *corpus.Case) (perf.Scenario, error) {
 			if a.CUDAGraphMaxBatch != nil {
 				d.GraphMaxBatch = *a.CUDAGraphMaxBatch
 			}
+			if a.GPUMemoryUtilization != nil {
+				d.MemoryUtilization = *a.GPUMemoryUtilization
+			}
 		}
 		if in.Chips > 0 && in.TP*max(in.PP, 1)%in.Chips == 0 {
 			d.DevicesPerChip = in.TP * max(in.PP, 1) / in.Chips
