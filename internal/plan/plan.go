@@ -91,18 +91,18 @@ type Request struct {
 
 // Plan is one deployment that carries the traffic.
 type Plan struct {
-	Chip     string `json:"chip"`
-	Vendor   string `json:"vendor"`
-	Node     string `json:"node"`
-	Serving  string `json:"serving"` // aggregated | disaggregated
-	Weights  string `json:"weights"`
-	KVCache  string `json:"kv_cache"`
-	Layout   string `json:"layout"` // of one instance (the decode instance when disaggregated)
-	Devices  int    `json:"devices_per_instance"`
+	Chip    string `json:"chip"`
+	Vendor  string `json:"vendor"`
+	Node    string `json:"node"`
+	Serving string `json:"serving"` // aggregated | disaggregated
+	Weights string `json:"weights"`
+	KVCache string `json:"kv_cache"`
+	Layout  string `json:"layout"` // of one instance (the decode instance when disaggregated)
+	Devices int    `json:"devices_per_instance"`
 	// KVTokens is the KV capacity of one instance (the decode instance
 	// when disaggregated), as fit, predict and simulate size it.
 	KVTokens int `json:"kv_tokens_per_instance"`
-	Replicas int    `json:"replicas"`
+	Replicas int `json:"replicas"`
 	// Disaggregated serving: the prefill pool, on PrefillChip at
 	// PrefillWeights when those differ from the decode pool's.
 	PrefillLayout   string `json:"prefill_layout,omitempty"`
