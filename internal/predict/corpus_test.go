@@ -39,7 +39,7 @@ func TestCorpus(t *testing.T) {
 				t.Fatal(err)
 			}
 			p := New(corpus.FS(), ".")
-			rep := corpus.Evaluate(f.Cases, p)
+			rep := corpus.EvaluateFile(f, p)
 			var errs []float64
 			for _, r := range rep.Cases {
 				if r.Predicted == nil {
