@@ -18,8 +18,18 @@ import (
 // justified in the docs, not hidden. The issue's target for the shipped
 // corpus is median ≤ 15% and ≥ 80% of cases within 25%; the second is not
 // yet met (see docs/perf.md, Known gaps).
+//
+// The published.yaml floor was median 9.0%, 75.5% within 25% on 58 cases
+// until issue 9 item 4 added the non-NVIDIA and H20 evidence, encoded as
+// published with no parameter moved (docs/corpus.md lists the cases). The
+// new cases that moved it: vllm-ascend's Kimi-K2-Thinking on an Atlas 800
+// A3 (TPOT predicted ~4x too fast), Oracle's Llama 3.1 405B on 8 x MI300X
+// (+28% to +100%), the MLPerf v5.1 Mixtral Server and MI300X Interactive
+// rows read as the most delivered under their SLOs (-43% to +115%), the
+// Ant Group H20 decode pools (-31% to +44%) and the vLLM-Kunlun P800 user
+// report (+107%). The floor is now the figure measured with them.
 var accuracyFloor = map[string]struct{ median, within25 float64 }{
-	"published.yaml":   {median: 0.09, within25: 0.755},
+	"published.yaml":   {median: 0.117, within25: 0.65},
 	"independent.yaml": {median: 0.15, within25: 0.80},
 }
 
