@@ -23,7 +23,7 @@ import (
 // until issue 9 item 4 added 45 published non-NVIDIA and H20 figures,
 // encoded as their sources state them, with no parameter moved
 // (docs/corpus.md, "Evidence off NVIDIA", lists them). On the 103 cases the
-// model measures median 19.9%, 55% within 25%, and the floor is now that.
+// model measures median 17.5%, 55% within 25%, and the floor is now that.
 // The new cases that moved it, by how far they miss: GPUStack's vLLM-Ascend
 // v0.9.1 runs on 910B (+41% to +577% throughput, TPOT -69% and -89%), the
 // vllm-ascend Kimi-K2-Thinking tutorial on an Atlas 800 A3 (TPOT ~4x too
@@ -35,7 +35,7 @@ import (
 // systematic per engine and chip family, which is what issue 9 item 3's
 // stack efficiency estimates; no model parameter was moved to meet them.
 var accuracyFloor = map[string]struct{ median, within25 float64 }{
-	"published.yaml":   {median: 0.20, within25: 0.55},
+	"published.yaml":   {median: 0.175, within25: 0.55},
 	"independent.yaml": {median: 0.15, within25: 0.80},
 }
 
