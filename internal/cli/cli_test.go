@@ -39,6 +39,8 @@ var goldenCases = []struct {
 	// The accuracy tables docs/perf.md and the README cite.
 	{"validate", "validate", 0},
 	{"validate-independent", "validate --corpus independent", 0},
+	{"validate-cv", "validate --cv", 0},
+	{"validate-bad-band", "validate --band 80", 2},
 	{"predict-llama70b-h100", "predict --model meta-llama/Llama-3.1-70B-Instruct --chip h100 --chips 2 --weights fp8 --kv-cache fp8 --engine trtllm --input-tokens 1000 --output-tokens 1000", 0},
 	{"predict-fp8-on-910b", "predict --model meta-llama/Llama-3.1-70B-Instruct --chip ascend-910b2 --chips 8 --weights fp8", 1},
 	{"predict-scenario", "predict --scenario ../corpus/testdata/spec-example.yaml", 0},

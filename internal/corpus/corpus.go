@@ -20,6 +20,9 @@ type File struct {
 type Case struct {
 	ID     string `json:"id"`
 	Source string `json:"source,omitempty"`
+	// Group (optional) names the cases of one source that share a
+	// harness, for cross-validation; see [Case.GroupKey].
+	Group string `json:"group,omitempty"`
 	// Claim is who stands behind the figure: vendor, operator,
 	// independent, mlperf, user or measured-here.
 	Claim string `json:"claim,omitempty"`

@@ -137,6 +137,9 @@ type Params struct {
 	Sources  map[string]string        `json:"sources,omitempty"`
 	Families map[string]*Family       `json:"families"`
 	Engines  map[string]*EngineParams `json:"engines"`
+	// Stack holds the measured stack efficiencies by [StackKey]
+	// (engine/family), generated from the corpus (docs/accuracy.md).
+	Stack map[string]*Stack `json:"stack,omitempty"`
 }
 
 // DefaultParams returns the embedded parameter set. It panics only when the
@@ -169,6 +172,12 @@ func (p *Params) Merge(o *Params) {
 	}
 	for k, e := range o.Engines {
 		p.Engines[k] = e
+	}
+	for k, s := range o.Stack {
+		if p.Stack == nil {
+			p.Stack = map[string]*Stack{}
+		}
+		p.Stack[k] = s
 	}
 }
 
@@ -225,6 +234,9 @@ func (p *Params) resolve() error {
 		default:
 			return fmt.Errorf("perf params: engine %s: ep_comm %q: want %s or %s", n, e.EPComm, EPAllToAll, EPAllGather)
 		}
+	}
+	if err := p.checkStack(); err != nil {
+		return err
 	}
 	if _, ok := p.Engines[string(Other)]; !ok {
 		return fmt.Errorf("perf params: engine %q is required (it is the fallback)", Other)
