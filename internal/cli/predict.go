@@ -36,7 +36,11 @@ func runPredict(e *env, args []string) error {
 	slo.register(fs)
 	params := fs.String("params", "", "YAML file of efficiency parameters merged over the built-in ones")
 	asJSON := fs.Bool("json", false, "print JSON")
+	level := bandFlag(fs)
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := checkBand(*level); err != nil {
 		return err
 	}
 	cat, err := d.hardware(e)
@@ -126,21 +130,23 @@ func runPredict(e *env, args []string) error {
 			return usagef("%v", err)
 		}
 	}
+	banded := bandedPredictor(pred, cat, *level)
 	var outs []prediction
 	for i := range f.Cases {
 		c := &f.Cases[i]
-		out := prediction{ID: c.ID, Metric: c.Metric}
+		out := prediction{ID: c.ID, Metric: c.Metric, BandLevel: *level}
 		sc, err := pred.Scenario(c)
 		if err == nil {
 			var r perf.Result
 			if r, err = perf.Serve(sc); err == nil {
 				out.Result = &r
 				if c.Metric != "" {
-					pr, perr := pred.Predict(c)
+					pr, perr := banded.Predict(c)
 					if perr == nil {
 						out.Value, out.Low, out.High = &pr.Value, pr.Low, pr.High
 					}
 				}
+				out.Bands = headlineBands(banded, c)
 				if in := firstInstance(sc); in != nil {
 					if cp, cerr := in.Capacity(int(c.Workload.InputTokens + c.Workload.OutputTokens)); cerr == nil {
 						out.KVTokens = cp.KVTokens
@@ -181,6 +187,9 @@ type prediction struct {
 	Low      float64      `json:"low,omitempty"`
 	High     float64      `json:"high,omitempty"`
 	KVTokens int          `json:"kv_tokens_per_instance,omitempty"`
+	// BandLevel is the level of Low–High and of Bands.
+	BandLevel float64          `json:"band_level"`
+	Bands     map[string]*metricBand `json:"bands,omitempty"`
 	Result   *perf.Result `json:"result,omitempty"`
 	Reason   string       `json:"reason,omitempty"`
 }
@@ -208,13 +217,14 @@ func writePrediction(w io.Writer, c *corpus.Case, o prediction) error {
 	}
 	r := o.Result
 	if o.Value != nil {
-		fmt.Fprintf(&b, "%s: %s (band %s–%s)\n", o.Metric, report.Num(*o.Value, 4), report.Num(o.Low, 3), report.Num(o.High, 3))
+		fmt.Fprintf(&b, "%s: %s (%.0f%% band %s–%s)\n", o.Metric, report.Num(*o.Value, 4), o.BandLevel*100, report.Num(o.Low, 3), report.Num(o.High, 3))
 	}
 	fmt.Fprintf(&b, "throughput: %s output tok/s, %s input tok/s over %s chips (%s output tok/s per chip); %s tok/s per user\n",
 		report.Num(r.OutputTPS, 4), report.Num(r.InputTPS, 4), report.Num(r.Chips, 4), report.Num(r.OutputTPS/r.Chips, 4), report.Num(r.PerUser, 3))
 	fmt.Fprintf(&b, "TTFT: mean %s, p90 %s, p99 %s; TPOT: mean %s, p90 %s, p99 %s\n",
 		secs(float64(r.TTFT.Mean)), secs(float64(r.TTFT.P90)), secs(float64(r.TTFT.P99)),
 		secs(float64(r.TPOT.Mean)), secs(float64(r.TPOT.P90)), secs(float64(r.TPOT.P99)))
+	writeBands(&b, o)
 	if o.KVTokens > 0 {
 		fmt.Fprintf(&b, "KV capacity: %s tokens per instance\n", report.Num(float64(o.KVTokens), 4))
 	}
