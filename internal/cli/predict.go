@@ -181,17 +181,17 @@ func runPredict(e *env, args []string) error {
 }
 
 type prediction struct {
-	ID       string       `json:"id"`
-	Metric   string       `json:"metric,omitempty"`
-	Value    *float64     `json:"predicted,omitempty"`
-	Low      float64      `json:"low,omitempty"`
-	High     float64      `json:"high,omitempty"`
-	KVTokens int          `json:"kv_tokens_per_instance,omitempty"`
+	ID       string   `json:"id"`
+	Metric   string   `json:"metric,omitempty"`
+	Value    *float64 `json:"predicted,omitempty"`
+	Low      float64  `json:"low,omitempty"`
+	High     float64  `json:"high,omitempty"`
+	KVTokens int      `json:"kv_tokens_per_instance,omitempty"`
 	// BandLevel is the level of Low–High and of Bands.
-	BandLevel float64          `json:"band_level"`
+	BandLevel float64                `json:"band_level"`
 	Bands     map[string]*metricBand `json:"bands,omitempty"`
-	Result   *perf.Result `json:"result,omitempty"`
-	Reason   string       `json:"reason,omitempty"`
+	Result    *perf.Result           `json:"result,omitempty"`
+	Reason    string                 `json:"reason,omitempty"`
 }
 
 func firstInstance(sc perf.Scenario) *perf.Instance {
