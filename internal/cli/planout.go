@@ -148,7 +148,7 @@ func writePlan(w io.Writer, res *plan.Result, explain bool) error {
 		}
 	}
 	b.WriteString("\nEstimates: " + strings.Join(res.Estimates, "; ") + ".\n")
-	b.WriteString("Latency bands come from the uncertainty of the chip's numbers and the model's parameters.\n")
+	b.WriteString(bandText(res))
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -265,4 +265,17 @@ func planCSV(res *plan.Result) *report.Table {
 		row("", p)
 	}
 	return t
+}
+
+// bandText says what the latency bands are, at which level, and at which
+// confidence plans were checked.
+func bandText(res *plan.Result) string {
+	if res.BandLevel == 0 {
+		return "Latency bands come from the uncertainty of the chip's numbers and the model's parameters.\n"
+	}
+	s := fmt.Sprintf("Latency bands are %.0f%% intervals: the uncertainty of the chip's numbers and the model's parameters with the model's measured error for the engine on the chip's family (docs/accuracy.md).\n", res.BandLevel*100)
+	if res.Confidence > 0 {
+		s += fmt.Sprintf("Confidence %.0f%%: every plan meets its targets at the pessimistic edge of its %.0f%% band; plans are ranked by the point estimate.\n", res.Confidence*100, res.Confidence*100)
+	}
+	return s
 }

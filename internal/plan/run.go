@@ -22,11 +22,15 @@ func Run(req Request) (*Result, error) {
 		Model: req.Model.ID, Traffic: req.Traffic, SLO: req.SLO, Policy: req.Policy.ID(),
 		Objective: req.Objective, Costs: req.Costs, Rejected: map[string]int{},
 	}
+	if req.Bands != nil {
+		res.BandLevel, res.Confidence = req.BandLevel, req.Confidence
+	}
 	res.Estimates = estimates(req)
 	var searches []*chipSearch
 	for i, c := range chips {
 		s := &chipSearch{req: &req, chip: c, instances: map[*Plan]*instancePair{},
 			res: &ChipResult{Chip: c.ID, Vendor: c.Vendor, Rejected: map[string]int{}}}
+		s.ttftEdge, s.tpotEdge = req.edges(c, c)
 		d := req.Policy.Decide(c)
 		s.res.allowed = d.Allowed()
 		s.res.Decision = d.String()
