@@ -30,12 +30,14 @@ func shippedSetup(t testing.TB) (*Setup, []corpus.Case) {
 		t.Fatal(err)
 	}
 	cat := hardware.Default()
+	base := predict.New(corpus.FS(), ".")
+	base.Hardware = cat
 	s := &Setup{
 		Params: perf.DefaultParams(),
 		Predictor: func(p *perf.Params) corpus.Predictor {
-			pr := predict.New(corpus.FS(), ".")
-			pr.Hardware, pr.Params = cat, p
-			return pr
+			pr := *base
+			pr.Params = p
+			return &pr
 		},
 		Family: func(chip string) string {
 			if c, err := cat.Chip(chip); err == nil {

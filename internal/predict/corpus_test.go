@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"ersatz/internal/accuracy"
 	"ersatz/internal/corpus"
 	"ersatz/internal/perf"
 )
@@ -209,5 +210,55 @@ func TestTRTLLMTable(t *testing.T) {
 		len(dense), med(dense)*100, within(dense)*100, len(moe), med(moe)*100, within(moe)*100)
 	if m, w := med(dense), within(dense); m > 0.07 || w < 0.92 {
 		t.Errorf("dense rows: median %.1f%%, %.0f%% within 25%%; recorded 5.8%% and 94%%", m*100, w*100)
+	}
+}
+
+// cvFloor holds the shipped corpus's figures (docs/accuracy.md): in
+// sample (the shipped stack efficiencies and residual table) and
+// cross-validated (both re-derived without each case's source). The
+// issue's acceptance is a cross-validated median ≤ 12% with the 80% band's
+// coverage in [75%, 90%]; the coverage recorded is 91% (53 of 58), one
+// case above, and the floor holds it there rather than pretending.
+var cvFloor = map[string]struct{ median, within25, coverLo, coverHi, width float64 }{
+	"in-sample":       {median: 0.09, within25: 0.755, coverLo: 0.80, coverHi: 0.90, width: 0.52},
+	"cross-validated": {median: 0.09, within25: 0.755, coverLo: 0.80, coverHi: 0.92, width: 0.70},
+}
+
+// TestCrossValidated holds the calibrated 80% bands and the
+// leave-one-source-out accuracy of the shipped corpus to their floors.
+func TestCrossValidated(t *testing.T) {
+	f, _, err := corpus.ParseCorpus(corpus.Published())
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := New(corpus.FS(), ".")
+	family := func(chip string) string {
+		if c, err := base.Hardware.Chip(chip); err == nil {
+			return c.Family
+		}
+		return ""
+	}
+	s := accuracy.Setup{Params: base.Params, Family: family, Predictor: func(p *perf.Params) corpus.Predictor {
+		pr := *base
+		pr.Params = p
+		return &pr
+	}}
+	reps := map[string]*corpus.Report{
+		"in-sample":       corpus.Evaluate(f.Cases, &accuracy.Banded{Base: base, Table: accuracy.Default(), Level: 0.8, Family: family}),
+		"cross-validated": s.CrossValidate(f.Cases, 0.8),
+	}
+	for name, rep := range reps {
+		sum, fl := rep.Summary, cvFloor[name]
+		t.Logf("%s: n=%d median |err| %.1f%%, within 25%% %.0f%%, 80%% band coverage %.0f%%, median width %.0f%%",
+			name, sum.N, sum.MedianAbsError*100, sum.Within25Pct*100, sum.WithinBand*100, sum.MedianBandWidth*100)
+		if sum.MedianAbsError > fl.median || sum.Within25Pct < fl.within25-1e-9 {
+			t.Errorf("%s: median %.1f%%, %.0f%% within 25%%; recorded %.1f%% and %.0f%%", name, sum.MedianAbsError*100, sum.Within25Pct*100, fl.median*100, fl.within25*100)
+		}
+		if sum.WithinBand < fl.coverLo-1e-9 || sum.WithinBand > fl.coverHi+1e-9 {
+			t.Errorf("%s: the 80%% band holds %.0f%% of cases; recorded %.0f–%.0f%%", name, sum.WithinBand*100, fl.coverLo*100, fl.coverHi*100)
+		}
+		if sum.MedianBandWidth > fl.width {
+			t.Errorf("%s: median band width %.0f%%, recorded at most %.0f%%", name, sum.MedianBandWidth*100, fl.width*100)
+		}
 	}
 }
