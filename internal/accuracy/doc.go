@@ -7,11 +7,11 @@
 //
 //   - stack efficiencies per (engine, chip family) and phase: the median
 //     over independent groups of log(measured/predicted), shrunk toward 1
-//     by k/(k+K0) for k groups, and only where k >= 2 ([FitStack]);
+//     by k/(k+K0) for k groups, and only where k >= 2 ([K0], [MinStackGroups]);
 //   - the residual table: the log-ratios measured/predicted left after
 //     them, pooled by regime (engine × family × phase, else engine, else
 //     family, else all cases, each needing MinGroups groups), whose
-//     empirical quantiles widen the band ([FitTable], [Table.Band]);
+//     empirical quantiles widen the band ([Table.Band]);
 //   - leave-one-source-out cross-validation, which re-derives both inside
 //     every fold and predicts each group's cases without it
 //     ([Setup.CrossValidate]).

@@ -35,7 +35,7 @@ func orient(metric string, measured, predicted float64) float64 {
 	return r
 }
 
-// FitStack estimates the stack efficiencies from base residuals (the
+// fitStack estimates the stack efficiencies from base residuals (the
 // model run without any): per (engine, family) pair and phase, the
 // median log-ratio of each group, then the median of the group medians
 // m over k groups, shrunk: exp(m·k/(k+K0)). Pairs with fewer than
@@ -43,16 +43,17 @@ func orient(metric string, measured, predicted float64) float64 {
 // one software stack (DeepSeek's, CloudMatrix-Infer, Pangu's), so it
 // gets none.
 func fitStack(samples []sample) map[string]*perf.Stack {
+	type key struct{ pair, phase string }
 	type cell struct {
 		groups map[string][]float64
 		ids    []string
 	}
-	cells := map[string]*cell{}
+	cells := map[key]*cell{}
 	for _, s := range samples {
 		if !s.ok || s.regime.Engine == string(perf.Other) {
 			continue
 		}
-		k := s.regime.key()
+		k := key{s.regime.pair(), s.regime.Phase}
 		c := cells[k]
 		if c == nil {
 			c = &cell{groups: map[string][]float64{}}
@@ -62,13 +63,7 @@ func fitStack(samples []sample) map[string]*perf.Stack {
 		c.ids = append(c.ids, s.id)
 	}
 	out := map[string]*perf.Stack{}
-	keys := make([]string, 0, len(cells))
-	for k := range cells {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		c := cells[k]
+	for k, c := range cells {
 		n := len(c.groups)
 		if n < MinStackGroups {
 			continue
@@ -78,29 +73,21 @@ func fitStack(samples []sample) map[string]*perf.Stack {
 			meds = append(meds, median(g))
 		}
 		m := median(meds) * float64(n) / float64(n+K0)
-		pair, phase := k[:len(k)-len(phaseOf(k))-1], phaseOf(k)
-		st := out[pair]
+		st := out[k.pair]
 		if st == nil {
 			st = &perf.Stack{}
-			out[pair] = st
+			out[k.pair] = st
 		}
 		ids := append([]string(nil), c.ids...)
 		sort.Strings(ids)
 		e := &perf.StackEff{Value: round4(math.Exp(m)), Groups: n, Cases: ids}
-		if phase == Prefill {
+		if k.phase == Prefill {
 			st.Prefill = e
 		} else {
 			st.Decode = e
 		}
 	}
 	return out
-}
-
-func phaseOf(key string) string {
-	if len(key) >= len(Prefill) && key[len(key)-len(Prefill):] == Prefill {
-		return Prefill
-	}
-	return Decode
 }
 
 // round4 keeps four significant digits, so that the generated file is

@@ -1,6 +1,7 @@
 package accuracy
 
 import (
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -96,17 +97,8 @@ func fitTable(after, base []sample) *Table {
 		sort.Float64s(r)
 		t.Pools[k] = &Pool{Groups: len(a.groups), Residuals: r}
 	}
-	t.Pairs, t.Families = sortedKeys(pairs), sortedKeys(fams)
+	t.Pairs, t.Families = slices.Sorted(maps.Keys(pairs)), slices.Sorted(maps.Keys(fams))
 	return t
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // Lookup returns the pool a regime's band comes from, how much to widen
