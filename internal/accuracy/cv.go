@@ -3,7 +3,6 @@ package accuracy
 import (
 	"errors"
 	"fmt"
-	"sort"
 
 	"ersatz/internal/corpus"
 	"ersatz/internal/perf"
@@ -132,23 +131,19 @@ func (s *Setup) Fit(cases []corpus.Case) *Fit {
 	return r.fit(idx)
 }
 
-// CrossValidate predicts every case with the stack efficiencies and the
-// residual table re-derived without its group (leave-one-source-out) and
-// its band at level, and evaluates the predictions as [corpus.Evaluate]
-// does.
-func (s *Setup) CrossValidate(cases []corpus.Case, level float64) *corpus.Report {
+// CrossValidated returns a predictor that answers each of cases with the
+// stack efficiencies and the residual table re-derived without its group
+// (leave-one-source-out), its band at level, and the number of groups.
+// Evaluate the cases with it ([corpus.Evaluate]); a case not among cases
+// gets an error.
+func (s *Setup) CrossValidated(cases []corpus.Case, level float64) (corpus.Predictor, int) {
 	r := s.runner(cases)
 	members := map[string][]int{}
 	for i, g := range r.groups {
 		members[g] = append(members[g], i)
 	}
-	names := make([]string, 0, len(members))
-	for g := range members {
-		names = append(names, g)
-	}
-	sort.Strings(names)
 	out := make(map[*corpus.Case]pred, len(cases))
-	for _, g := range names {
+	for g, held := range members {
 		var train []int
 		for i, gi := range r.groups {
 			if gi != g {
@@ -156,7 +151,7 @@ func (s *Setup) CrossValidate(cases []corpus.Case, level float64) *corpus.Report
 			}
 		}
 		f := r.fit(train)
-		for _, i := range members[g] {
+		for _, i := range held {
 			p := r.predict(i, f.Stack)
 			if p.err == nil {
 				p.p.Low, p.p.High, _ = f.Table.Band(r.regimes[i], cases[i].Metric, p.p.Value, p.p.Low, p.p.High, level)
@@ -164,17 +159,28 @@ func (s *Setup) CrossValidate(cases []corpus.Case, level float64) *corpus.Report
 			out[&cases[i]] = p
 		}
 	}
-	rep := corpus.Evaluate(cases, corpus.PredictorFunc(func(c *corpus.Case) (corpus.Prediction, error) {
+	return corpus.PredictorFunc(func(c *corpus.Case) (corpus.Prediction, error) {
 		p, ok := out[c]
 		if !ok {
-			return corpus.Prediction{}, errors.New("case not in any fold")
+			return corpus.Prediction{}, errors.New("case not in any cross-validation fold")
 		}
 		return p.p, p.err
-	}))
-	rep.BandLevel = level
-	rep.Note = fmt.Sprintf("cross-validated, leave one source out (%d groups): stack efficiencies and residual spreads re-derived without each case's group; bands are %.0f%% intervals",
-		len(names), level*100)
+	}), len(members)
+}
+
+// CrossValidate evaluates cases with [Setup.CrossValidated] and states
+// the level and the procedure in the report.
+func (s *Setup) CrossValidate(cases []corpus.Case, level float64) *corpus.Report {
+	p, groups := s.CrossValidated(cases, level)
+	rep := corpus.Evaluate(cases, p)
+	rep.BandLevel, rep.Note = level, CVNote(groups, level)
 	return rep
+}
+
+// CVNote says how a cross-validated report was made.
+func CVNote(groups int, level float64) string {
+	return fmt.Sprintf("cross-validated, leave one source out (%d groups): stack efficiencies and residual spreads re-derived without each case's group; bands are %.0f%% intervals",
+		groups, level*100)
 }
 
 // Banded wraps a predictor so that each band is the interval at Level:

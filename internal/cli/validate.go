@@ -102,16 +102,17 @@ func runValidate(e *env, args []string) error {
 	for _, w := range warns {
 		fmt.Fprintf(e.stderr, "ersatz validate: warning: %v\n", w)
 	}
-	var rep *corpus.Report
+	pred := bandedPredictor(newPredictor(cat, p, fsys), cat, *level)
+	note := fmt.Sprintf("stack efficiencies and residual spreads from the shipped corpus (in-sample for its cases; --cv holds each source out); bands are %.0f%% intervals", *level*100)
 	if *cv {
 		s := accuracy.Setup{Params: p, Family: familyOf(cat),
 			Predictor: func(pp *perf.Params) corpus.Predictor { return newPredictor(cat, pp, fsys) }}
-		rep = s.CrossValidate(f.Cases, *level)
-	} else {
-		rep = corpus.Evaluate(f.Cases, bandedPredictor(newPredictor(cat, p, fsys), cat, *level))
-		rep.BandLevel = *level
-		rep.Note = fmt.Sprintf("stack efficiencies and residual spreads from the shipped corpus (in-sample for its cases; --cv holds each source out); bands are %.0f%% intervals", *level*100)
+		var groups int
+		pred, groups = s.CrossValidated(f.Cases, *level)
+		note = accuracy.CVNote(groups, *level)
 	}
+	rep := corpus.Evaluate(f.Cases, pred)
+	rep.BandLevel, rep.Note = *level, note
 	rep.SetVendors(vendorOf(cat))
 	if *asJSON {
 		return report.WriteJSON(e.stdout, rep)
