@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -20,13 +21,10 @@ type deployFlags struct {
 	weights, kvCache, acts string
 	context                int
 	memUtil                float64
+	vllm                   vllmFlags
 }
 
-func (d *deployFlags) register(fs interface {
-	StringVar(*string, string, string, string)
-	IntVar(*int, string, int, string)
-	Float64Var(*float64, string, float64, string)
-}) {
+func (d *deployFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.model, "model", "", "model: a catalog id (see ersatz models) or a path to a Hugging Face config.json")
 	fs.StringVar(&d.chip, "chip", "", "accelerator id or alias (see ersatz chips)")
 	fs.IntVar(&d.chips, "chips", 0, "chips (packages) in one instance; default tp×pp devices")
@@ -39,6 +37,7 @@ func (d *deployFlags) register(fs interface {
 	fs.StringVar(&d.kvCache, "kv-cache", "", "KV-cache precision (default bf16)")
 	fs.IntVar(&d.context, "context", 8192, "tokens per sequence (prompt + output) for the sequences-that-fit figure")
 	fs.Float64Var(&d.memUtil, "memory-utilization", 0.9, "share of device memory the engine may use (vLLM --gpu-memory-utilization)")
+	d.vllm.register(fs)
 }
 
 // resolved is a deployment after looking up its names.
@@ -64,6 +63,9 @@ func (d *deployFlags) resolve(e *env) (*resolved, error) {
 	if err != nil {
 		return nil, err
 	}
+	if strings.Contains(d.chip, ",") {
+		return nil, usagef("--chip %s: this command takes one chip; ersatz plan --chip A,B compares several", d.chip)
+	}
 	chip, err := cat.Chip(d.chip)
 	if err != nil {
 		return nil, fmt.Errorf("--chip: %w", err)
@@ -86,7 +88,7 @@ func (d *deployFlags) resolve(e *env) (*resolved, error) {
 	if r.acts, err = precisionFlag("--activations", acts); err != nil {
 		return nil, err
 	}
-	kv := d.kvCache
+	kv := kvDtype(d.kvCache)
 	if kv == "" {
 		kv = "bf16"
 		if !chip.Runs(hardware.BF16) {
@@ -103,7 +105,18 @@ func (d *deployFlags) resolve(e *env) (*resolved, error) {
 	if d.pp < 1 {
 		return nil, usagef("--pp %d: want a positive integer", d.pp)
 	}
-	tp := d.tp
+	tp, dp, ep := d.tp, d.dp, d.ep
+	if v := d.vllm; v.dp > 0 || v.eep {
+		if v.dp > 0 && !m.MoE() {
+			return nil, usagef("--data-parallel-size %d: %s is dense, so vLLM runs %d independent copies; give --replicas (simulate) or --instances (predict)", v.dp, m.ID, v.dp)
+		}
+		if d.dp != 1 || d.ep != 1 {
+			return nil, usagef("--data-parallel-size and --enable-expert-parallel are vLLM's spelling of --dp and --ep; give one spelling")
+		}
+		if v.dp > 0 {
+			tp, dp = tp*v.dp, v.dp
+		}
+	}
 	switch {
 	case tp == 0 && d.chips == 0:
 		return nil, usagef("--chips or --tp is required")
@@ -115,7 +128,10 @@ func (d *deployFlags) resolve(e *env) (*resolved, error) {
 	case d.chips != 0 && d.chips*dies != tp*d.pp:
 		return nil, usagef("--chips %d: %d × %s is %d devices (%d dies each), but tp %d × pp %d needs %d", d.chips, d.chips, chip.ID, d.chips*dies, dies, tp, d.pp, tp*d.pp)
 	}
-	r.layout = fit.Layout{TP: tp, PP: d.pp, EP: d.ep, DP: d.dp}
+	if d.vllm.eep {
+		ep = tp
+	}
+	r.layout = fit.Layout{TP: tp, PP: d.pp, EP: ep, DP: dp}
 	if err := fit.CheckLayout(m, r.layout); err != nil {
 		return nil, err
 	}

@@ -69,7 +69,7 @@ func runPlan(e *env, args []string) error {
 	policyArg := fs.String("policy", "none", "policy: a preset ("+strings.Join(policyIDs(), ", ")+"), a YAML file, or several joined by commas")
 	allow := fs.String("allow", "", "only these vendors or chips (comma-separated), on top of the policy")
 	deny := fs.String("deny", "", "never these vendors or chips (comma-separated)")
-	chipList := fs.String("chips", "", "candidate chips (comma-separated ids); default every chip in the catalog")
+	chipList := fs.String("chip", "", "candidate chips, comma-separated ids or aliases (as --chip in the other commands); default every chip in the catalog")
 	roadmap := fs.Bool("include-roadmap", false, "also plan with announced, not yet shipping chips")
 	crossVendor := fs.Bool("cross-vendor", false, "also pair prefill on one vendor's chips with decode on another's (same-vendor pairings are always tried)")
 	objective := fs.String("objective", "cost", "minimise cost, chips or power")
@@ -89,6 +89,8 @@ func runPlan(e *env, args []string) error {
 	explain := fs.Bool("explain", false, "count rejected candidates by reason, per chip, with the nearest miss")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	asCSV := fs.Bool("csv", false, "print the per-chip table as CSV")
+	wide := fs.Bool("wide", false, "print every column (instance layouts, batch, tok/s per chip, kW, what binds); the default fits 120 columns")
+	top := fs.Int("top", 0, "show the N best chips (the recommended one always shows); 0 shows all")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -131,7 +133,7 @@ func runPlan(e *env, args []string) error {
 		for _, id := range strings.Split(*chipList, ",") {
 			c, err := cat.Chip(id)
 			if err != nil {
-				return fmt.Errorf("--chips: %w", err)
+				return fmt.Errorf("--chip: %w", err)
 			}
 			req.Chips = append(req.Chips, c)
 		}
@@ -178,7 +180,7 @@ func runPlan(e *env, args []string) error {
 	case *asCSV:
 		err = planCSV(res).WriteCSV(e.stdout)
 	default:
-		err = writePlan(e.stdout, res, *explain)
+		err = writePlan(e.stdout, res, planView{explain: *explain, wide: *wide, top: *top})
 	}
 	if err != nil {
 		return err

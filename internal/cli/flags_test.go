@@ -1,0 +1,104 @@
+package cli
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// flagCases are the command-line error paths: one line naming the flag,
+// the value and the range, and where to look; exit 2. Plus the vLLM
+// spellings and plan's table views. Golden files as in TestGolden.
+var flagCases = []struct {
+	name string
+	args string
+	code int
+}{
+	{"flag-unknown", "plan --nope", 2},
+	{"flag-did-you-mean", "fit --modle meta-llama/Llama-3.1-70B-Instruct", 2},
+	{"flag-no-value", "simulate --model", 2},
+	{"flag-not-a-number", "simulate --model Qwen/Qwen3-14B --chip h100 --chips 1 --rate fast", 2},
+	{"flag-rate-negative", "simulate --model Qwen/Qwen3-14B --chip h100 --chips 1 --rate -5", 2},
+	{"flag-predict-rate-negative", "predict --model Qwen/Qwen3-14B --chip h100 --chips 1 --rate -5", 2},
+	{"flag-memory-utilization", "fit --model Qwen/Qwen3-14B --chip h100 --chips 1 --gpu-memory-utilization 1.5", 2},
+	{"flag-plan-top-negative", "plan --model Qwen/Qwen3-8B --rate 2 --input-tokens 500 --output-tokens 100 --tpot-p90 50ms --top -1", 2},
+	// --chips is a count everywhere; plan names its candidates with --chip.
+	{"flag-plan-chips-list", "plan --model Qwen/Qwen3-8B --rate 2 --input-tokens 500 --output-tokens 100 --tpot-p90 50ms --chips l20,h20", 2},
+	{"flag-fit-chips-list", "fit --model Qwen/Qwen3-14B --chip h100 --chips h100,h20", 2},
+	{"flag-fit-chip-list", "fit --model Qwen/Qwen3-14B --chip h100,h20 --chips 1", 2},
+	{"flag-alias-twice", "fit --model Qwen/Qwen3-14B --chip h100 --tp 2 --tensor-parallel-size 2", 2},
+	{"flag-vllm-dp-dense", "fit --model Qwen/Qwen3-14B --chip h100 --tensor-parallel-size 1 --data-parallel-size 2", 2},
+	// vLLM's spellings: tp 1 × dp 8 with expert parallelism is ersatz's tp8 ep8 dp8.
+	{"fit-vllm-spellings", "fit --model Qwen/Qwen3-30B-A3B --chip h100 --tensor-parallel-size 1 --data-parallel-size 8 --enable-expert-parallel --gpu-memory-utilization 0.85 --kv-cache-dtype fp8_e4m3 --max-model-len 32768", 0},
+	{"help-plan", "help plan", 0},
+	{"plan-wide", "plan --model Qwen/Qwen3-8B --rate 2 --input-tokens 500 --output-tokens 100 --tpot-p90 50ms --chip l20,h20,ascend-910b2 --verify 0 --wide", 0},
+	{"plan-top", "plan --model Qwen/Qwen3-8B --rate 2 --input-tokens 500 --output-tokens 100 --tpot-p90 50ms --chip l20,h20,ascend-910b2 --verify 0 --top 1", 0},
+}
+
+func TestFlagGolden(t *testing.T) {
+	for _, tc := range flagCases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := runMain(tc.args)
+			if code != tc.code {
+				t.Errorf("ersatz %s: exit %d, want %d\nstderr: %s", tc.args, code, tc.code, stderr)
+			}
+			if tc.code == 2 && strings.Count(stderr, "\n") != 1 {
+				t.Errorf("ersatz %s: want one line on stderr, got:\n%s", tc.args, stderr)
+			}
+			check(t, tc.name+".stdout", []byte(stdout))
+			check(t, tc.name+".stderr", []byte(stderr))
+		})
+	}
+}
+
+func runMain(args string) (int, string, string) {
+	var stdout, stderr bytes.Buffer
+	code := Main(strings.Fields(args), strings.NewReader(""), &stdout, &stderr, func(string) string { return "" })
+	return code, stdout.String(), stderr.String()
+}
+
+// TestHelpCommand: `ersatz help plan` is `ersatz plan -h`, on stdout, exit 0.
+func TestHelpCommand(t *testing.T) {
+	for _, cmd := range []string{"plan", "fit", "simulate"} {
+		c1, out1, _ := runMain("help " + cmd)
+		c2, out2, _ := runMain(cmd + " -h")
+		if c1 != 0 || c2 != 0 || out1 != out2 || !strings.HasPrefix(out1, "Usage: ersatz "+cmd) {
+			t.Errorf("help %s: exit %d and %d, outputs equal %v:\n%s", cmd, c1, c2, out1 == out2, out1)
+		}
+	}
+}
+
+// TestPlanTableWidth: the default plan table fits 120 columns.
+func TestPlanTableWidth(t *testing.T) {
+	_, out, _ := runMain("plan --model Qwen/Qwen3-8B --rate 2 --input-tokens 500 --output-tokens 100 --tpot-p90 50ms --chip l20,h20,ascend-910b2,ascend-310p,mlu370-x8 --verify 0")
+	tables, _, ok := strings.Cut(out, "\nRecommended")
+	if !ok {
+		t.Fatalf("no recommendation:\n%s", out)
+	}
+	for _, l := range strings.Split(tables, "\n") {
+		if n := len([]rune(l)); n > 120 {
+			t.Errorf("line of %d columns:\n%s", n, l)
+		}
+	}
+}
+
+// The numbers of one column read one way: no exponent, no separator.
+func TestSig(t *testing.T) {
+	for _, c := range []struct {
+		v    float64
+		n    int
+		want string
+	}{
+		{0.176, 3, "0.176"},
+		{39.4, 3, "39.4"},
+		{140, 2, "140"},   // %g would write 1.4e+02
+		{1229, 2, "1200"}, // report.Num would write 1,229
+		{25, 3, "25.0"},
+		{0.0421, 2, "0.042"},
+		{0, 3, "0"},
+	} {
+		if got := sig(c.v, c.n); got != c.want {
+			t.Errorf("sig(%g, %d) = %q, want %q", c.v, c.n, got, c.want)
+		}
+	}
+}
