@@ -22,6 +22,7 @@ type deployFlags struct {
 	context                int
 	memUtil                float64
 	vllm                   vllmFlags
+	node                   string // predict and simulate: --node
 }
 
 func (d *deployFlags) register(fs *flag.FlagSet) {
@@ -32,10 +33,10 @@ func (d *deployFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&d.pp, "pp", 1, "pipeline-parallel stages")
 	fs.IntVar(&d.ep, "ep", 1, "expert-parallel width (MoE)")
 	fs.IntVar(&d.dp, "dp", 1, "attention data-parallel degree inside the instance")
-	fs.StringVar(&d.weights, "weights", "bf16", "weight precision: bf16, fp16, fp8, int8, int4, fp4")
+	fs.StringVar(&d.weights, "weights", "", "weight precision: bf16, fp16, fp8, int8, int4, fp4 (default: the checkpoint's, see docs/cli.md)")
 	fs.StringVar(&d.acts, "activations", "", "activation precision (default: the weight precision; bf16 for int4)")
 	fs.StringVar(&d.kvCache, "kv-cache", "", "KV-cache precision (default bf16)")
-	fs.IntVar(&d.context, "context", 8192, "tokens per sequence (prompt + output) for the sequences-that-fit figure")
+	fs.IntVar(&d.context, "context", 0, "tokens per sequence (prompt + output) for the sequences-that-fit figure (default 8192, or the model's context if shorter)")
 	fs.Float64Var(&d.memUtil, "memory-utilization", 0.9, "share of device memory the engine may use (vLLM --gpu-memory-utilization)")
 	d.vllm.register(fs)
 }
@@ -74,8 +75,17 @@ func (d *deployFlags) resolve(e *env) (*resolved, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--model: %w", err)
 	}
+	if d.node != "" {
+		if cat, chip, err = onNode(cat, chip, d.node); err != nil {
+			return nil, err
+		}
+	}
 	r := &resolved{cat: cat, model: m, chip: chip}
-	if r.weights, err = precisionFlag("--weights", d.weights); err != nil {
+	weights := d.weights
+	if weights == "" {
+		weights = string(m.CheckpointPrecision(chip))
+	}
+	if r.weights, err = precisionFlag("--weights", weights); err != nil {
 		return nil, err
 	}
 	acts := d.acts
@@ -83,6 +93,11 @@ func (d *deployFlags) resolve(e *env) (*resolved, error) {
 		acts = string(r.weights)
 		if r.weights == hardware.INT4 {
 			acts = defaultInt4Activations(chip)
+		} else if model.WeightOnly(r.weights, chip) {
+			acts = "bf16"
+			if !chip.Runs(hardware.BF16) {
+				acts = "fp16"
+			}
 		}
 	}
 	if r.acts, err = precisionFlag("--activations", acts); err != nil {
@@ -135,14 +150,18 @@ func (d *deployFlags) resolve(e *env) (*resolved, error) {
 	if err := fit.CheckLayout(m, r.layout); err != nil {
 		return nil, err
 	}
-	if d.context < 1 {
+	if d.context < 0 {
 		return nil, usagef("--context %d: want a positive token count", d.context)
+	}
+	context, err := contextFor(m, d.context)
+	if err != nil {
+		return nil, err
 	}
 	if d.memUtil <= 0 || d.memUtil > 1 {
 		return nil, usagef("--memory-utilization %g: want a fraction in (0, 1]", d.memUtil)
 	}
 	r.opts = fit.DefaultOptions
-	r.opts.Weights, r.opts.KV, r.opts.Context, r.opts.MemoryUtilization = r.weights, r.kv, d.context, d.memUtil
+	r.opts.Weights, r.opts.KV, r.opts.Context, r.opts.MemoryUtilization = r.weights, r.kv, context, d.memUtil
 	return r, nil
 }
 
@@ -164,10 +183,11 @@ func defaultInt4Activations(c *hardware.Chip) string {
 }
 
 // checkPrecisions refuses a precision the chip cannot compute or store.
-// int4 is storage only: its matmuls run at the activation precision.
+// int4, and fp4 on a chip without fp4, are storage only: their matmuls run
+// at the activation precision.
 func checkPrecisions(c *hardware.Chip, w, a, kv hardware.Precision) error {
 	runs := strings.Join(c.PrecisionNames(), ", ")
-	if w != hardware.INT4 && !c.Runs(w) {
+	if !model.WeightOnly(w, c) && !c.Runs(w) {
 		return fmt.Errorf("--weights %s: %s has no %s compute (it runs %s)", w, c.ID, w, runs)
 	}
 	if !c.Runs(a) {
@@ -254,8 +274,12 @@ func writeFit(w io.Writer, r *resolved, o fitOutput) error {
 	if res.Devices == 1 {
 		devices = "device"
 	}
+	weights := o.Weights
+	if r.acts != r.weights {
+		weights += fmt.Sprintf(" (%s matmuls)", r.acts)
+	}
 	fmt.Fprintf(&b, "%s on %d × %s (%d %s, %s), weights %s, KV cache %s\n",
-		r.model.ID, res.Chips, r.chip.ID, res.Devices, devices, res.Layout, o.Weights, o.KVCache)
+		r.model.ID, res.Chips, r.chip.ID, res.Devices, devices, res.Layout, weights, o.KVCache)
 	t := &report.Table{Header: []string{"per device", "GB", ""}, Right: map[int]bool{1: true}}
 	t.Add("memory", gb(float64(res.DeviceMemory)), fmt.Sprintf("%.0f GiB", res.DeviceMemory.GiB()))
 	t.Add("usable", gb(float64(res.Usable)), fmt.Sprintf("%.0f%% (--memory-utilization)", r.opts.MemoryUtilization*100))

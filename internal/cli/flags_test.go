@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"ersatz/internal/hardware"
+	"ersatz/internal/plan"
 )
 
 // flagCases are the command-line error paths: one line naming the flag,
@@ -31,6 +34,18 @@ var flagCases = []struct {
 	// vLLM's spellings: tp 1 × dp 8 with expert parallelism is ersatz's tp8 ep8 dp8.
 	{"fit-vllm-spellings", "fit --model Qwen/Qwen3-30B-A3B --chip h100 --tensor-parallel-size 1 --data-parallel-size 8 --enable-expert-parallel --gpu-memory-utilization 0.85 --kv-cache-dtype fp8_e4m3 --max-model-len 32768", 0},
 	{"help-plan", "help plan", 0},
+	// Input the model cannot take: both numbers, one line.
+	{"context-fit", "fit --model meta-llama/Llama-3.1-70B-Instruct --chip h100 --chips 8 --context 200000", 2},
+	{"context-predict", "predict --model meta-llama/Llama-3.1-70B-Instruct --chip h100 --chips 8 --input-tokens 130000 --output-tokens 2000", 2},
+	{"context-simulate", "simulate --model Qwen/Qwen3-14B --chip h100 --chips 1 --rate 1 --input-tokens 40000 --output-tokens 1000", 2},
+	{"context-plan", "plan --model Qwen/Qwen3-8B --rate 2 --input-tokens 40000 --output-tokens 1000 --tpot-p90 50ms", 2},
+	// Quantized checkpoints at their own precision: gpt-oss's MXFP4
+	// experts weight-only on one H100; Qwen's FP8 release at fp8.
+	{"fit-gpt-oss-h100", "fit --model openai/gpt-oss-120b --chip h100-sxm --chips 1", 0},
+	{"fit-qwen3-235b-fp8", "fit --model Qwen/Qwen3-235B-A22B-FP8 --chip h100-sxm --chips 4", 0},
+	// CloudMatrix384's EP320: more EP ranks than DeepSeek's 256 experts.
+	{"predict-ep320-910c", "predict --model deepseek-ai/DeepSeek-R1 --chip ascend-910c --chips 160 --ep 320 --dp 320 --weights int8 --kv-cache int8 --input-tokens 2000 --output-tokens 1000 --batch-per-chip 4", 0},
+	{"flag-node-wrong-chip", "predict --model deepseek-ai/DeepSeek-R1 --chip ascend-910c --chips 8 --node gb200-nvl72", 2},
 	{"plan-wide", "plan --model Qwen/Qwen3-8B --rate 2 --input-tokens 500 --output-tokens 100 --tpot-p90 50ms --chip l20,h20,ascend-910b2 --verify 0 --wide", 0},
 	{"plan-top", "plan --model Qwen/Qwen3-8B --rate 2 --input-tokens 500 --output-tokens 100 --tpot-p90 50ms --chip l20,h20,ascend-910b2 --verify 0 --top 1", 0},
 }
@@ -78,6 +93,23 @@ func TestPlanTableWidth(t *testing.T) {
 	for _, l := range strings.Split(tables, "\n") {
 		if n := len([]rune(l)); n > 120 {
 			t.Errorf("line of %d columns:\n%s", n, l)
+		}
+	}
+}
+
+// placement names servers, racks and supernodes as what they are.
+func TestPlacement(t *testing.T) {
+	cat := hardware.Default()
+	for _, c := range []struct {
+		p    plan.Plan
+		want string
+	}{
+		{plan.Plan{Node: "atlas-800-a2", ChipsTotal: 80, Nodes: 10}, "10 atlas-800-a2 servers"},
+		{plan.Plan{Node: "cloudmatrix384", ChipsTotal: 160, Nodes: 20}, "1 cloudmatrix384 supernode (20 of its 48 servers)"},
+		{plan.Plan{Node: "gb200-nvl72", ChipsTotal: 144, Nodes: 36}, "2 gb200-nvl72 racks (36 servers)"},
+	} {
+		if got := placement(cat, &c.p); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.p, got, c.want)
 		}
 	}
 }

@@ -160,6 +160,9 @@ func runPlan(e *env, args []string) error {
 		if *rate <= 0 || *input <= 0 || *output <= 0 {
 			return usagef("give --rate, --input-tokens and --output-tokens (or --trace FILE)")
 		}
+		if err := checkLengths(m, *input, *output); err != nil {
+			return err
+		}
 		req.Traffic = plan.Traffic{RatePerS: *rate, InputTokens: *input, OutputTokens: *output}
 	}
 	req.Traffic.PrefixHit = *prefixHit
@@ -180,7 +183,7 @@ func runPlan(e *env, args []string) error {
 	case *asCSV:
 		err = planCSV(res).WriteCSV(e.stdout)
 	default:
-		err = writePlan(e.stdout, res, planView{explain: *explain, wide: *wide, top: *top})
+		err = writePlan(e.stdout, res, planView{explain: *explain, wide: *wide, top: *top, cat: cat})
 	}
 	if err != nil {
 		return err

@@ -15,7 +15,7 @@ import (
 
 func planTable(res *plan.Result) *report.Table {
 	t := &report.Table{
-		Header: []string{"chip", "policy", "chips", "nodes", "instance", "weights", "replicas", "batch",
+		Header: []string{"chip", "policy", "chips", "servers", "instance", "weights", "replicas", "batch",
 			"TTFT p" + pctName(res.SLO.Percentile) + " s", "TPOT p" + pctName(res.SLO.Percentile) + " ms", "tok/s/chip", "kW", "$/h", "$/Mtok", "binding", "verified"},
 		Right: map[int]bool{2: true, 3: true, 6: true, 7: true, 8: true, 9: true, 10: true, 11: true, 12: true, 13: true},
 	}
@@ -109,9 +109,9 @@ func writePlan(w io.Writer, res *plan.Result, view planView) error {
 			shape = fmt.Sprintf("prefill on %s of %s (%s) and decode on %s of %s (%s)",
 				plural(p.PrefillReplicas, "instance"), p.PrefillLayout, p.PrefillChip, plural(p.Replicas, "instance"), p.Layout, p.Chip)
 		}
-		where := fmt.Sprintf("%d × %s in %s", p.ChipsTotal, p.Chip, plural(p.Nodes, p.Node+" node"))
+		where := fmt.Sprintf("%d × %s in %s", p.ChipsTotal, p.Chip, placement(view.cat, p))
 		if p.PrefillChip != "" {
-			where = fmt.Sprintf("%d chips in %s", p.ChipsTotal, plural(p.Nodes, "node"))
+			where = fmt.Sprintf("%d chips in %s", p.ChipsTotal, plural(p.Nodes, "server"))
 		}
 		fmt.Fprintf(&b, "Recommended under %s: %s, %s, %s serving at %s weights; $%s/h, %s kW, $%s per million output tokens.\n",
 			res.Policy, where, shape, p.Serving, p.Weights,
@@ -216,7 +216,7 @@ func shapeText(p *plan.Plan) string {
 func crossTable(res *plan.Result) *report.Table {
 	pct := pctName(res.SLO.Percentile)
 	t := &report.Table{
-		Header: []string{"prefill → decode", "chips", "nodes", "pools", "weights", "replicas", "TTFT p" + pct + " s", "TPOT p" + pct + " ms", "kW", "$/h", "$/Mtok", "verified"},
+		Header: []string{"prefill → decode", "chips", "servers", "pools", "weights", "replicas", "TTFT p" + pct + " s", "TPOT p" + pct + " ms", "kW", "$/h", "$/Mtok", "verified"},
 		Right:  map[int]bool{1: true, 2: true, 5: true, 6: true, 7: true, 8: true, 9: true, 10: true},
 	}
 	for _, p := range res.CrossChip {

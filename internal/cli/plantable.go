@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 
+	"ersatz/internal/hardware"
 	"ersatz/internal/plan"
 	"ersatz/internal/report"
 )
@@ -18,6 +19,30 @@ type planView struct {
 	explain bool
 	wide    bool
 	top     int
+	cat     *hardware.Catalog // names the nodes plans run in
+}
+
+// placement says what a plan runs in, as deployments count it: "10
+// atlas-800-a2 servers", or for a rack or supernode "1 cloudmatrix384
+// supernode (20 of its 48 servers)".
+func placement(cat *hardware.Catalog, p *plan.Plan) string {
+	var n *hardware.Node
+	if cat != nil {
+		for _, nd := range cat.Nodes {
+			if nd.ID == p.Node {
+				n = nd
+			}
+		}
+	}
+	if n == nil || n.Kind() == "server" {
+		return plural(p.Nodes, p.Node+" server")
+	}
+	units := n.Units(p.ChipsTotal)
+	per := n.ScaleUpDomain / max(n.ChipsPerNode, 1)
+	if units == 1 {
+		return fmt.Sprintf("1 %s %s (%d of its %d servers)", p.Node, n.Kind(), p.Nodes, per)
+	}
+	return fmt.Sprintf("%s (%d servers)", plural(units, p.Node+" "+n.Kind()), p.Nodes)
 }
 
 // keepTop returns res with its per-chip and cross-chip lists cut to the
@@ -47,7 +72,7 @@ func keepTop(res *plan.Result, top int) *plan.Result {
 func summaryTable(res *plan.Result) *report.Table {
 	pct := pctName(res.SLO.Percentile)
 	t := &report.Table{
-		Header: []string{"chip", "policy", "chips", "nodes", "replicas", "weights",
+		Header: []string{"chip", "policy", "chips", "servers", "replicas", "weights",
 			"TTFT p" + pct + " s", "TPOT p" + pct + " ms", "$/h", "$/Mtok", "verified"},
 		Right: map[int]bool{2: true, 3: true, 4: true, 6: true, 7: true, 8: true, 9: true},
 	}

@@ -75,6 +75,7 @@ func runSimulate(e *env, args []string) error {
 	var d deployFlags
 	d.catalogs.register(fs)
 	d.register(fs)
+	fs.StringVar(&d.node, "node", "", "node or supernode the instances run in (see ersatz nodes; default: the chip's)")
 	var eng engineFlags
 	eng.register(fs)
 	var tr trafficFlags
@@ -169,6 +170,11 @@ func runSim(e *env, dep serving.Deployment, header string, tr *trafficFlags, blo
 	maxContext := tr.input + tr.output
 	if tr.lengths != "fixed" {
 		maxContext = int(float64(maxContext) * (1 + 2*tr.lengthCV))
+	}
+	if tr.trace == "" {
+		if err := checkLengths(dep.Pool.Instance.Deployment().Model, float64(tr.input), float64(tr.output)); err != nil {
+			return err
+		}
 	}
 	cfg, err := serving.Config(dep, nil, maxContext)
 	if err != nil {

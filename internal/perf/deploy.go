@@ -282,9 +282,9 @@ func computePrecision(d *Deployment) (hardware.Precision, error) {
 	}
 	a := d.Activations
 	if a == "" {
-		switch d.Weights {
-		case hardware.INT4:
-			a = sixteenBit(c)
+		switch {
+		case d.Weights == hardware.INT4, model.WeightOnly(d.Weights, c):
+			a = sixteenBit(c) // weight-only: widened to 16 bits for the matmul
 		default:
 			a = d.Weights
 		}
