@@ -25,6 +25,9 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	// interrupt, when set, replaces the signals that stop long runs (see
+	// interrupt.go); for tests.
+	interrupt func() interrupter
 }
 
 type command struct {
@@ -58,7 +61,12 @@ func usagef(format string, a ...any) error { return &usageError{fmt.Errorf(forma
 // Main runs ersatz with args (without the program name) and returns the
 // exit code.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
+	return run(&env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}, args)
+}
+
+// run is Main on an env.
+func run(e *env, args []string) int {
+	stderr, stdout := e.stderr, e.stdout
 	if len(args) > 1 && args[0] == "help" {
 		// ersatz help plan is ersatz plan -h.
 		args = []string{args[1], "-h"}
@@ -85,6 +93,11 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(
 		return exitOK
 	case errors.Is(err, flag.ErrHelp):
 		return exitOK
+	}
+	var in *interruptedError
+	if errors.As(err, &in) {
+		fmt.Fprintf(stderr, "ersatz %s: %s\n", args[0], err)
+		return in.code()
 	}
 	var u *usageError
 	if errors.As(err, &u) {

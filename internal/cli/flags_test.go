@@ -45,6 +45,8 @@ var flagCases = []struct {
 	{"fit-qwen3-235b-fp8", "fit --model Qwen/Qwen3-235B-A22B-FP8 --chip h100-sxm --chips 4", 0},
 	// CloudMatrix384's EP320: more EP ranks than DeepSeek's 256 experts.
 	{"predict-ep320-910c", "predict --model deepseek-ai/DeepSeek-R1 --chip ascend-910c --chips 160 --ep 320 --dp 320 --weights int8 --kv-cache int8 --input-tokens 2000 --output-tokens 1000 --batch-per-chip 4", 0},
+	// simulate warns, as predict does, when arrivals exceed the capacity.
+	{"simulate-overload", "simulate --model Qwen/Qwen3-14B --chip h100 --chips 1 --rate 100 --requests 200", 0},
 	{"flag-node-wrong-chip", "predict --model deepseek-ai/DeepSeek-R1 --chip ascend-910c --chips 8 --node gb200-nvl72", 2},
 	{"plan-wide", "plan --model Qwen/Qwen3-8B --rate 2 --input-tokens 500 --output-tokens 100 --tpot-p90 50ms --chip l20,h20,ascend-910b2 --verify 0 --wide", 0},
 	{"plan-top", "plan --model Qwen/Qwen3-8B --rate 2 --input-tokens 500 --output-tokens 100 --tpot-p90 50ms --chip l20,h20,ascend-910b2 --verify 0 --top 1", 0},

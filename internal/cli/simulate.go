@@ -8,15 +8,11 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"os/signal"
-	"sync/atomic"
-	"syscall"
 
 	"ersatz/internal/perf"
 	"ersatz/internal/report"
 	"ersatz/internal/serving"
 	"ersatz/internal/sim"
-	"ersatz/internal/workload"
 )
 
 // engineFlags are the serving-engine settings shared by simulate and plan.
@@ -187,18 +183,16 @@ func runSim(e *env, dep serving.Deployment, header string, tr *trafficFlags, blo
 	}
 	defer closeTrace()
 
-	// Stop admitting requests on an interrupt; the simulation drains what
-	// is in flight and everything written so far stays written.
-	var stop atomic.Bool
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	go func() {
-		if _, ok := <-sigs; ok {
-			stop.Store(true)
-		}
-	}()
-	src = &stoppable{Source: src, stop: &stop}
+	// An offline case submits everything at once (scenario.go): there is
+	// no steady state to warn about.
+	if tr.trace == "" && !(tr.arrival == "constant" && tr.rate >= 1e9) {
+		warnOverload(e, dep, tr)
+	}
+	// An interrupt stops admission and drains what is in flight, a second
+	// one (or the end of the grace) stops at once; what was written stays
+	// written (interrupt.go).
+	intr, release := e.interrupts()
+	defer release()
 
 	bar := newProgress(e.stderr, min(tr.requests, 1<<30))
 	var sink sim.RecordSink = sim.RecordFunc(func(*sim.Record) { bar.add(1) })
@@ -212,7 +206,7 @@ func runSim(e *env, dep serving.Deployment, header string, tr *trafficFlags, blo
 		rec = &recordWriter{w: bufio.NewWriterSize(f, 1<<16), bar: bar}
 		sink = rec
 	}
-	sum, err := sim.Run(cfg, src, rng, sink)
+	sum, err := sim.RunStop(cfg, src, rng, sink, sim.Stop{Drain: intr.drain, Halt: intr.halt})
 	bar.finish()
 	if rec != nil {
 		if ferr := rec.flush(); ferr != nil && err == nil {
@@ -222,23 +216,19 @@ func runSim(e *env, dep serving.Deployment, header string, tr *trafficFlags, blo
 	if err != nil {
 		return err
 	}
-	if stop.Load() {
-		fmt.Fprintln(e.stderr, "ersatz simulate: interrupted; the summary covers the requests admitted before the signal")
-	}
 	if asJSON {
-		return report.WriteJSON(e.stdout, sum)
+		err = report.WriteJSON(e.stdout, sum)
+	} else {
+		err = writeSimSummary(e.stdout, header, dep, sum)
 	}
-	return writeSimSummary(e.stdout, header, dep, sum)
-}
-
-// stoppable ends a source early once stop is set.
-type stoppable struct {
-	workload.Source
-	stop *atomic.Bool
-}
-
-func (s *stoppable) Next(r *workload.Request) bool {
-	return !s.stop.Load() && s.Source.Next(r)
+	if err == nil && intr.signal() != nil {
+		what := "the summary covers the requests admitted before it"
+		if sum.Unfinished > 0 {
+			what += fmt.Sprintf("; %d still in flight were stopped", sum.Unfinished)
+		}
+		err = &interruptedError{sig: intr.signal(), what: what}
+	}
+	return err
 }
 
 // recordWriter streams records as JSON lines. Lines reach the file as the

@@ -4,6 +4,11 @@ package sim
 // first arrival to the last event.
 type Summary struct {
 	Requests     int64 `json:"requests"` // arrived
+	// Interrupted: the run was stopped early (RunStop); Requests counts
+	// the requests admitted before, Unfinished those still in flight
+	// when it halted.
+	Interrupted bool  `json:"interrupted"`
+	Unfinished  int64 `json:"unfinished"`
 	Finished     int64 `json:"finished"`
 	Rejected     int64 `json:"rejected"`
 	Preemptions  int64 `json:"preemptions"`
