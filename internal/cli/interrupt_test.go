@@ -138,3 +138,24 @@ func TestSignals(t *testing.T) {
 		t.Errorf("SIGTERM: exit %d, want 143", code)
 	}
 }
+
+// An interrupted plan prints its analytic result with the verifications
+// after the signal skipped, and exits 130.
+func TestPlanInterrupt(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	f := &fakeInterrupt{sig: os.Interrupt, drainAt: 1}
+	e := &env{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" },
+		interrupt: func() interrupter { return f }}
+	code := run(e, strings.Fields("plan --model Qwen/Qwen3-8B --rate 2 --input-tokens 500 --output-tokens 100 --tpot-p90 50ms --chip l20,h20 --json"))
+	if code != 130 || !strings.Contains(stderr.String(), "not verified") {
+		t.Fatalf("exit %d, stderr %q; want 130 and a line saying what was skipped", code, stderr.String())
+	}
+	var res struct {
+		Recommended *struct {
+			Verified *struct{} `json:"verified"`
+		} `json:"recommended"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil || res.Recommended == nil || res.Recommended.Verified != nil {
+		t.Errorf("--json: err %v, recommended %+v; want a plan, unverified", err, res.Recommended)
+	}
+}

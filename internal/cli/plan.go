@@ -172,11 +172,25 @@ func runPlan(e *env, args []string) error {
 	}
 	bar := newProgress(e.stderr, chips)
 	req.Progress = func(done, total int) { bar.add(1) }
+	// An interrupt skips the verification simulations still to run; the
+	// analytic search completes and its result is printed (interrupt.go).
+	// A second one kills the process: the signals are released at the
+	// first.
+	intr, release := e.interrupts()
+	defer release()
+	req.StopVerify = func() bool {
+		if intr.drain() {
+			release()
+			return true
+		}
+		return false
+	}
 	res, err := plan.Run(req)
 	bar.finish()
 	if err != nil {
 		return err
 	}
+
 	switch {
 	case *asJSON:
 		err = report.WriteJSON(e.stdout, res)
@@ -187,6 +201,9 @@ func runPlan(e *env, args []string) error {
 	}
 	if err != nil {
 		return err
+	}
+	if intr.signal() != nil {
+		return &interruptedError{sig: intr.signal(), what: "plans after the signal were not verified by simulation"}
 	}
 	if res.Recommended == nil {
 		return fmt.Errorf("no plan: %s", res.Why)

@@ -78,6 +78,10 @@ type Request struct {
 	// (0 skips verification); VerifyRequests bounds each simulation.
 	Verify         int
 	VerifyRequests int
+	// StopVerify, polled before each verification, skips the rest once it
+	// returns true (an interrupt): those plans keep Verified nil. The
+	// analytic search always completes.
+	StopVerify func() bool
 	Seed           uint64
 	// Progress, when set, is told how many chips are done.
 	Progress func(done, total int) `json:"-"`
@@ -214,3 +218,5 @@ type Result struct {
 	// Estimates lists the inputs that are estimates, for the output to say so.
 	Estimates []string `json:"estimates"`
 }
+
+func (req *Request) stopped() bool { return req.StopVerify != nil && req.StopVerify() }

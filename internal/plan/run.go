@@ -44,6 +44,9 @@ func Run(req Request) (*Result, error) {
 			s.run()
 			if req.Verify > 0 {
 				for _, pl := range s.plans[:min(req.Verify, len(s.plans))] {
+					if req.stopped() {
+						break // interrupted: the rest stay unverified
+					}
 					if err := s.verify(pl); err != nil {
 						return nil, err
 					}
