@@ -80,9 +80,7 @@ func wantOf(fs *flag.FlagSet, name, why string) string {
 	if hint, ok := flagHints[fs.Name()+" "+name+"="]; ok {
 		return hint
 	}
-	if of, ok := aliases[fs.Name()+" "+name]; ok {
-		name = of
-	}
+	name = canonical(fs, name)
 	if r, ok := ranges[name]; ok {
 		return "want " + r.what
 	}
@@ -121,19 +119,31 @@ var flagHints = map[string]string{
 // names for ersatz's concepts); both set at once is an error, see
 // checkAliases.
 func alias(fs *flag.FlagSet, name, of string) {
-	f := fs.Lookup(of)
-	fs.Var(f.Value, name, "same as --"+of+" (vLLM's spelling)")
-	aliases[fs.Name()+" "+name] = of
+	g := fs.Lookup(of).Value.(flag.Getter) // every flag package value is a Getter
+	fs.Var(&aliasValue{g, of}, name, "same as --"+of+" (vLLM's spelling)")
 }
 
-// aliases maps "CMD alias" to the flag it spells.
-var aliases = map[string]string{}
+// aliasValue is another flag's value under a second name.
+type aliasValue struct {
+	flag.Getter
+	of string
+}
+
+// canonical is the flag a name spells: itself, or the flag it aliases.
+func canonical(fs *flag.FlagSet, name string) string {
+	if f := fs.Lookup(name); f != nil {
+		if a, ok := f.Value.(*aliasValue); ok {
+			return a.of
+		}
+	}
+	return name
+}
 
 // checkAliases refuses a flag given under two spellings.
 func checkAliases(fs *flag.FlagSet) error {
 	set := setFlags(fs)
 	for n := range set {
-		if of, ok := aliases[fs.Name()+" "+n]; ok && set[of] {
+		if of := canonical(fs, n); of != n && set[of] {
 			return usagef("--%s and --%s: the same setting twice; give one", of, n)
 		}
 	}
@@ -206,11 +216,7 @@ var ranges = map[string]span{
 func checkRanges(fs *flag.FlagSet) error {
 	var err error
 	fs.Visit(func(f *flag.Flag) {
-		name := f.Name
-		if of, ok := aliases[fs.Name()+" "+name]; ok {
-			name = of
-		}
-		r, ok := ranges[name]
+		r, ok := ranges[canonical(fs, f.Name)]
 		if !ok || err != nil {
 			return
 		}
@@ -236,4 +242,13 @@ func checkRanges(fs *flag.FlagSet) error {
 		}
 	})
 	return err
+}
+
+// String is the aliased flag's value; the zero aliasValue (which the flag
+// package makes to tell defaults) is empty.
+func (a *aliasValue) String() string {
+	if a == nil || a.Getter == nil {
+		return ""
+	}
+	return a.Getter.String()
 }
