@@ -82,7 +82,7 @@ type Request struct {
 	// returns true (an interrupt): those plans keep Verified nil. The
 	// analytic search always completes.
 	StopVerify func() bool
-	Seed           uint64
+	Seed       uint64
 	// Progress, when set, is told how many chips are done.
 	Progress func(done, total int) `json:"-"`
 }
