@@ -78,13 +78,13 @@ type Request struct {
 	// (0 skips verification); VerifyRequests bounds each simulation.
 	Verify         int
 	VerifyRequests int
+	Seed           uint64
+	// Progress, when set, is told how many chips are done.
+	Progress func(done, total int) `json:"-"`
 	// StopVerify, polled before each verification, skips the rest once it
 	// returns true (an interrupt): those plans keep Verified nil. The
 	// analytic search always completes.
-	StopVerify func() bool
-	Seed       uint64
-	// Progress, when set, is told how many chips are done.
-	Progress func(done, total int) `json:"-"`
+	StopVerify func() bool `json:"-"`
 }
 
 // Plan is one deployment that carries the traffic.
