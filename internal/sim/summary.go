@@ -3,12 +3,7 @@ package sim
 // Summary is a run's aggregate outcome. Rates are over DurationS, from the
 // first arrival to the last event.
 type Summary struct {
-	Requests int64 `json:"requests"` // arrived
-	// Interrupted: the run was stopped early (RunStop); Requests counts
-	// the requests admitted before, Unfinished those still in flight
-	// when it halted.
-	Interrupted  bool  `json:"interrupted"`
-	Unfinished   int64 `json:"unfinished"`
+	Requests     int64 `json:"requests"` // arrived
 	Finished     int64 `json:"finished"`
 	Rejected     int64 `json:"rejected"`
 	Preemptions  int64 `json:"preemptions"`
@@ -49,6 +44,12 @@ type Summary struct {
 	InSystemMean float64 `json:"in_system_mean"`
 
 	Replicas []ReplicaSummary `json:"replicas"`
+
+	// Interrupted: the run was stopped early (RunStop); Requests counts
+	// the requests admitted before, Unfinished those still in flight when
+	// it halted (they have no record).
+	Interrupted bool  `json:"interrupted"`
+	Unfinished  int64 `json:"unfinished"`
 }
 
 // ReplicaSummary is one replica's share.
