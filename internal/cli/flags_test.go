@@ -2,6 +2,8 @@ package cli
 
 import (
 	"bytes"
+	"errors"
+	"flag"
 	"strings"
 	"testing"
 
@@ -135,4 +137,30 @@ func TestSig(t *testing.T) {
 			t.Errorf("sig(%g, %d) = %q, want %q", c.v, c.n, got, c.want)
 		}
 	}
+}
+
+// FuzzFlags: whatever the command line, parsing ends in no error, help, or
+// a one-line usage error.
+func FuzzFlags(f *testing.F) {
+	for _, c := range flagCases {
+		f.Add(c.args)
+	}
+	f.Add("fit --tp=x --chips -1 --gpu-memory-utilization=2 --kv-cache-dtype auto")
+	f.Fuzz(func(t *testing.T, line string) {
+		var stdout, stderr bytes.Buffer
+		e := &env{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
+		fs := newFlags(e, "fit", "")
+		var d deployFlags
+		d.catalogs.register(fs)
+		d.register(fs)
+		err := parse(fs, strings.Fields(line))
+		var u *usageError
+		switch {
+		case err == nil, errors.Is(err, flag.ErrHelp):
+		case !errors.As(err, &u):
+			t.Fatalf("%q: %T %v, want a usage error", line, err, err)
+		case strings.Contains(err.Error(), "\n"):
+			t.Fatalf("%q: a usage error of several lines: %q", line, err)
+		}
+	})
 }
