@@ -51,8 +51,8 @@ func runPredict(e *env, args []string) error {
 	var f *corpus.File
 	pred := newPredictor(cat, p, os.DirFS("."))
 	if *scenario != "" {
-		if d.model != "" || d.chip != "" {
-			return usagef("--scenario describes the deployment; drop --model and --chip")
+		if d.model != "" || d.chip != "" || d.node != "" {
+			return usagef("--scenario describes the deployment; drop --model, --chip and --node")
 		}
 		if *eager || *graphMax != 0 {
 			return usagef("--scenario describes the deployment; give enforce_eager and cuda_graph_max_batch in its engine_args instead of flags")

@@ -106,8 +106,8 @@ func runSimulate(e *env, args []string) error {
 	var dep serving.Deployment
 	var header string
 	if *scenario != "" {
-		if d.model != "" || d.chip != "" || *prefillReplicas > 0 {
-			return usagef("--scenario describes the deployment; drop --model, --chip and --prefill-replicas")
+		if d.model != "" || d.chip != "" || d.node != "" || *prefillReplicas > 0 {
+			return usagef("--scenario describes the deployment; drop --model, --chip, --node and --prefill-replicas")
 		}
 		set := map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
