@@ -32,6 +32,10 @@ var flagCases = []struct {
 	{"flag-fit-chips-list", "fit --model Qwen/Qwen3-14B --chip h100 --chips h100,h20", 2},
 	{"flag-fit-chip-list", "fit --model Qwen/Qwen3-14B --chip h100,h20 --chips 1", 2},
 	{"flag-alias-twice", "fit --model Qwen/Qwen3-14B --chip h100 --tp 2 --tensor-parallel-size 2", 2},
+	{"flag-plan-unknown-chip", "plan --model Qwen/Qwen3-8B --rate 2 --input-tokens 500 --output-tokens 100 --tpot-p90 50ms --chip l20,h1000", 1},
+	{"flag-vllm-and-ersatz-dp", "fit --model Qwen/Qwen3-30B-A3B --chip h100 --tensor-parallel-size 2 --data-parallel-size 4 --dp 2", 2},
+	{"flag-context-zero", "fit --model Qwen/Qwen3-14B --chip h100 --chips 1 --max-model-len 0", 2},
+	{"help-unknown-command", "help frobnicate", 2},
 	{"flag-vllm-dp-dense", "fit --model Qwen/Qwen3-14B --chip h100 --tensor-parallel-size 1 --data-parallel-size 2", 2},
 	// vLLM's spellings: tp 1 × dp 8 with expert parallelism is ersatz's tp8 ep8 dp8.
 	{"fit-vllm-spellings", "fit --model Qwen/Qwen3-30B-A3B --chip h100 --tensor-parallel-size 1 --data-parallel-size 8 --enable-expert-parallel --gpu-memory-utilization 0.85 --kv-cache-dtype fp8_e4m3 --max-model-len 32768", 0},
