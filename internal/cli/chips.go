@@ -151,9 +151,9 @@ func runNodes(e *env, args []string) error {
 	if *asJSON {
 		return report.WriteJSON(e.stdout, map[string]any{"nodes": cat.Nodes, "sources": cat.Sources})
 	}
-	t := &report.Table{Header: []string{"node", "chips/node", "scale-up domain", "topology", "chips", "name"}, Right: map[int]bool{1: true, 2: true}}
+	t := &report.Table{Header: []string{"node", "kind", "chips/node", "scale-up domain", "topology", "chips", "name"}, Right: map[int]bool{2: true, 3: true}}
 	for _, n := range cat.Nodes {
-		t.Add(n.ID, n.ChipsPerNode, n.ScaleUpDomain, n.Topology, strings.Join(n.Chips, ","), n.Name)
+		t.Add(n.ID, n.Kind(), n.ChipsPerNode, n.ScaleUpDomain, n.Topology, strings.Join(n.Chips, ","), n.Name)
 	}
 	return t.WriteText(e.stdout)
 }

@@ -25,6 +25,9 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	// interrupt, when set, replaces the signals that stop long runs (see
+	// interrupt.go); for tests.
+	interrupt func() interrupter
 }
 
 type command struct {
@@ -58,7 +61,16 @@ func usagef(format string, a ...any) error { return &usageError{fmt.Errorf(forma
 // Main runs ersatz with args (without the program name) and returns the
 // exit code.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
+	return run(&env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}, args)
+}
+
+// run is Main on an env.
+func run(e *env, args []string) int {
+	stderr, stdout := e.stderr, e.stdout
+	if len(args) > 1 && args[0] == "help" {
+		// ersatz help plan is ersatz plan -h.
+		args = []string{args[1], "-h"}
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stdout)
 		if len(args) == 0 {
@@ -72,8 +84,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
-		fmt.Fprintf(stderr, "ersatz: unknown command %q\n", args[0])
-		usage(stderr)
+		fmt.Fprintf(stderr, "ersatz: unknown command %q; run 'ersatz help'\n", args[0])
 		return exitUsage
 	}
 	err := cmd.run(e, args[1:])
@@ -83,12 +94,17 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(
 	case errors.Is(err, flag.ErrHelp):
 		return exitOK
 	}
-	fmt.Fprintf(stderr, "ersatz %s: %s\n", args[0], err)
+	var in *interruptedError
+	if errors.As(err, &in) {
+		fmt.Fprintf(stderr, "ersatz %s: %s\n", args[0], err)
+		return in.code()
+	}
 	var u *usageError
 	if errors.As(err, &u) {
-		fmt.Fprintf(stderr, "Try: ersatz %s -h\n", args[0])
+		fmt.Fprintf(stderr, "ersatz %s: %s; run 'ersatz %s -h'\n", args[0], err, args[0])
 		return exitUsage
 	}
+	fmt.Fprintf(stderr, "ersatz %s: %s\n", args[0], err)
 	return exitError
 }
 
@@ -111,29 +127,30 @@ func usage(w io.Writer) {
 }
 
 // newFlags returns a flag set whose errors come back to the caller (as
-// usage errors) instead of exiting.
+// usage errors) instead of exiting. Help that was asked for goes to stdout.
 func newFlags(e *env, name, synopsis string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs.SetOutput(e.stdout)
 	fs.Usage = func() {
-		fmt.Fprintf(e.stderr, "Usage: ersatz %s %s\n\nFlags:\n", name, synopsis)
+		fmt.Fprintf(e.stdout, "Usage: ersatz %s %s\n\nFlags:\n", name, synopsis)
 		fs.PrintDefaults()
 	}
 	return fs
 }
 
-// parse parses flags and rejects stray arguments.
+// parse parses flags, rejects stray arguments, a setting given under two
+// spellings and numbers out of range.
 func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return &usageError{err}
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
-	return nil
+	if err := checkAliases(fs); err != nil {
+		return err
+	}
+	return checkRanges(fs)
 }
 
 // readFile reads a user's file; the path is in the error.

@@ -53,12 +53,12 @@ var goldenCases = []struct {
 	{"simulate-no-rate", "simulate --model Qwen/Qwen3-14B --chip h100 --chips 1", 2},
 	// The README's main command.
 	{"plan-r1-cn-domestic", "plan --model deepseek-ai/DeepSeek-R1 --rate 20 --input-tokens 1155 --output-tokens 211 --ttft-p90 2s --tpot-p90 50ms --policy cn-domestic", 0},
-	{"plan-explain", "plan --model Qwen/Qwen3-32B --rate 5 --input-tokens 1155 --output-tokens 211 --ttft-p90 1s --tpot-p90 40ms --policy cn-commercial-2025,us-export-2026 --chips h20,h200-sxm,l20,ascend-910b2,ascend-910c,rtx-pro-6000d --explain --verify-requests 300", 0},
-	{"plan-nothing-allowed", "plan --model meta-llama/Llama-3.1-8B-Instruct --rate 5 --input-tokens 1000 --output-tokens 200 --tpot-p90 50ms --policy cn-domestic --chips h100,h20 --verify-requests 300", 1},
-	{"plan-slo-impossible", "plan --model meta-llama/Llama-3.1-70B-Instruct --rate 5 --input-tokens 1000 --output-tokens 200 --tpot-p90 1ms --chips h100,ascend-910b2", 1},
-	{"plan-confidence", "plan --model Qwen/Qwen3-32B --rate 5 --input-tokens 1155 --output-tokens 211 --ttft-p90 1s --tpot-p90 40ms --chips h200-sxm,ascend-910c,mlu590 --confidence 0.9 --verify 0", 0},
+	{"plan-explain", "plan --model Qwen/Qwen3-32B --rate 5 --input-tokens 1155 --output-tokens 211 --ttft-p90 1s --tpot-p90 40ms --policy cn-commercial-2025,us-export-2026 --chip h20,h200-sxm,l20,ascend-910b2,ascend-910c,rtx-pro-6000d --explain --verify-requests 300", 0},
+	{"plan-nothing-allowed", "plan --model meta-llama/Llama-3.1-8B-Instruct --rate 5 --input-tokens 1000 --output-tokens 200 --tpot-p90 50ms --policy cn-domestic --chip h100,h20 --verify-requests 300", 1},
+	{"plan-slo-impossible", "plan --model meta-llama/Llama-3.1-70B-Instruct --rate 5 --input-tokens 1000 --output-tokens 200 --tpot-p90 1ms --chip h100,ascend-910b2", 1},
+	{"plan-confidence", "plan --model Qwen/Qwen3-32B --rate 5 --input-tokens 1155 --output-tokens 211 --ttft-p90 1s --tpot-p90 40ms --chip h200-sxm,ascend-910c,mlu590 --confidence 0.9 --verify 0", 0},
 	{"plan-bad-confidence", "plan --model Qwen/Qwen3-32B --rate 5 --input-tokens 1155 --output-tokens 211 --tpot-p90 40ms --confidence 90", 2},
-	{"plan-csv", "plan --model Qwen/Qwen3-8B --rate 2 --input-tokens 500 --output-tokens 100 --tpot-p90 50ms --chips l20,h20,ascend-910b2 --csv --verify-requests 300", 0},
+	{"plan-csv", "plan --model Qwen/Qwen3-8B --rate 2 --input-tokens 500 --output-tokens 100 --tpot-p90 50ms --chip l20,h20,ascend-910b2 --csv --verify-requests 300", 0},
 	{"plan-mixed-percentiles", "plan --model meta-llama/Llama-3.1-8B-Instruct --rate 5 --input-tokens 1000 --output-tokens 200 --ttft-p90 1s --tpot-p99 50ms", 2},
 }
 

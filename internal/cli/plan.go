@@ -83,7 +83,7 @@ func runPlan(e *env, args []string) error {
 	policyArg := fs.String("policy", "none", "policy: a preset ("+strings.Join(policyIDs(), ", ")+"), a YAML file, or several joined by commas")
 	allow := fs.String("allow", "", "only these vendors or chips (comma-separated), on top of the policy")
 	deny := fs.String("deny", "", "never these vendors or chips (comma-separated)")
-	chipList := fs.String("chips", "", "candidate chips (comma-separated ids); default every chip in the catalog")
+	chipList := fs.String("chip", "", "candidate chips, comma-separated ids or aliases (as --chip in the other commands); default every chip in the catalog")
 	roadmap := fs.Bool("include-roadmap", false, "also plan with announced, not yet shipping chips")
 	crossVendor := fs.Bool("cross-vendor", false, "also pair prefill on one vendor's chips with decode on another's (same-vendor pairings are always tried)")
 	objective := fs.String("objective", "cost", "minimise cost, chips or power")
@@ -105,6 +105,8 @@ func runPlan(e *env, args []string) error {
 	asCSV := fs.Bool("csv", false, "print the per-chip table as CSV")
 	level := bandFlag(fs)
 	confidence := fs.Float64("confidence", 0, "pass a plan only if it meets its targets at the pessimistic edge of the band at this level, e.g. 0.9 (ranking stays on the point estimate)")
+	wide := fs.Bool("wide", false, "print every column (instance layouts, batch, tok/s per chip, kW, what binds); the default fits 120 columns")
+	top := fs.Int("top", 0, "show the N best chips (the recommended one always shows); 0 shows all")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -154,7 +156,7 @@ func runPlan(e *env, args []string) error {
 		for _, id := range strings.Split(*chipList, ",") {
 			c, err := cat.Chip(id)
 			if err != nil {
-				return fmt.Errorf("--chips: %w", err)
+				return fmt.Errorf("--chip: %w", err)
 			}
 			req.Chips = append(req.Chips, c)
 		}
@@ -190,6 +192,9 @@ func runPlan(e *env, args []string) error {
 		if *rate <= 0 || *input <= 0 || *output <= 0 {
 			return usagef("give --rate, --input-tokens and --output-tokens (or --trace FILE)")
 		}
+		if err := checkLengths(m, *input, *output); err != nil {
+			return err
+		}
 		req.Traffic = plan.Traffic{RatePerS: *rate, InputTokens: *input, OutputTokens: *output}
 	}
 	req.Traffic.PrefixHit = *prefixHit
@@ -199,21 +204,38 @@ func runPlan(e *env, args []string) error {
 	}
 	bar := newProgress(e.stderr, chips)
 	req.Progress = func(done, total int) { bar.add(1) }
+	// An interrupt skips the verification simulations still to run; the
+	// analytic search completes and its result is printed (interrupt.go).
+	// A second one kills the process: the signals are released at the
+	// first.
+	intr, release := e.interrupts()
+	defer release()
+	req.StopVerify = func() bool {
+		if intr.drain() {
+			release()
+			return true
+		}
+		return false
+	}
 	res, err := plan.Run(req)
 	bar.finish()
 	if err != nil {
 		return err
 	}
+
 	switch {
 	case *asJSON:
 		err = report.WriteJSON(e.stdout, res)
 	case *asCSV:
 		err = planCSV(res).WriteCSV(e.stdout)
 	default:
-		err = writePlan(e.stdout, res, *explain)
+		err = writePlan(e.stdout, res, planView{explain: *explain, wide: *wide, top: *top, cat: cat})
 	}
 	if err != nil {
 		return err
+	}
+	if intr.signal() != nil {
+		return &interruptedError{sig: intr.signal(), what: "plans after the signal were not verified by simulation"}
 	}
 	if res.Recommended == nil {
 		return fmt.Errorf("no plan: %s", res.Why)

@@ -15,8 +15,8 @@ import (
 
 func planTable(res *plan.Result) *report.Table {
 	t := &report.Table{
-		Header: []string{"chip", "policy", "chips", "nodes", "instance", "weights", "replicas", "batch",
-			"TTFT p" + pctName(res.SLO.Percentile), "TPOT p" + pctName(res.SLO.Percentile), "tok/s/chip", "kW", "$/h", "$/Mtok", "binding", "verified"},
+		Header: []string{"chip", "policy", "chips", "servers", "instance", "weights", "replicas", "batch",
+			"TTFT p" + pctName(res.SLO.Percentile) + " s", "TPOT p" + pctName(res.SLO.Percentile) + " ms", "tok/s/chip", "kW", "$/h", "$/Mtok", "binding", "verified"},
 		Right: map[int]bool{2: true, 3: true, 6: true, 7: true, 8: true, 9: true, 10: true, 11: true, 12: true, 13: true},
 	}
 	for _, c := range res.Chips {
@@ -24,24 +24,15 @@ func planTable(res *plan.Result) *report.Table {
 			continue
 		}
 		p := c.Best
-		t.Add(p.Chip, decisionWord(c.Decision), p.ChipsTotal, p.Nodes, shapeText(p), p.Weights, replicasText(p), report.Num(p.Batch, 3),
-			band(p.TTFTS, p.TTFTLowS, p.TTFTHighS, 1), band(p.TPOTS, p.TPOTLowS, p.TPOTHighS, 1e3),
-			report.Num(p.OutputTPSPerChip, 3), report.Num(p.PowerKW, 3), report.Num(p.CostUSDPerHour, 3),
-			report.Num(p.USDPerMTokens, 3), p.Binding, verifiedWord(p.Verified, res.SLO))
+		t.Add(p.Chip, decisionWord(c.Decision), p.ChipsTotal, p.Nodes, shapeText(p), p.Weights, replicasText(p), sig(p.Batch, 3),
+			bandCell(p.TTFTS, p.TTFTLowS, p.TTFTHighS, 1), bandCell(p.TPOTS, p.TPOTLowS, p.TPOTHighS, 1e3),
+			sig(p.OutputTPSPerChip, 3), sig(p.PowerKW, 3), sig(p.CostUSDPerHour, 3),
+			sig(p.USDPerMTokens, 3), p.Binding, verifiedWord(p.Verified, res.SLO))
 	}
 	return t
 }
 
 func pctName(p float64) string { return fmt.Sprintf("%g", p) }
-
-// band prints a latency with its low–high range: seconds for TTFT, ms for TPOT.
-func band(v, lo, hi, scale float64) string {
-	u := "s"
-	if scale == 1e3 {
-		u = "ms"
-	}
-	return fmt.Sprintf("%s%s (%s–%s)", report.Num(v*scale, 3), u, report.Num(lo*scale, 2), report.Num(hi*scale, 2))
-}
 
 func decisionWord(d string) string {
 	switch {
@@ -60,18 +51,21 @@ func verifiedWord(v *plan.Verification, slo plan.SLO) string {
 	case v.Requests == 0:
 		return "no"
 	case v.Meets && v.AddedReplicas > 0:
-		return fmt.Sprintf("yes (+%d replicas)", v.AddedReplicas)
+		return fmt.Sprintf("yes (+%d)", v.AddedReplicas)
 	case v.Meets:
 		return "yes"
 	}
-	return fmt.Sprintf("misses (TTFT %.2fs, TPOT %.0fms)", v.TTFTS, v.TPOTS*1e3)
+	return fmt.Sprintf("no (%s s, %s ms)", sig(v.TTFTS, 3), sig(v.TPOTS*1e3, 3))
 }
 
-func writePlan(w io.Writer, res *plan.Result, explain bool) error {
+func writePlan(w io.Writer, res *plan.Result, view planView) error {
+	explain := view.explain
+	full := res
+	res = keepTop(res, view.top)
 	var b strings.Builder
 	t := res.Traffic
 	fmt.Fprintf(&b, "Plan for %s: %.3g req/s of %.0f → %.0f tokens", res.Model, t.RatePerS, t.InputTokens, t.OutputTokens)
-	fmt.Fprintf(&b, "; targets at p%g:", res.SLO.Percentile)
+	fmt.Fprintf(&b, ";\ntargets at p%g:", res.SLO.Percentile)
 	if res.SLO.TTFTS > 0 {
 		fmt.Fprintf(&b, " TTFT ≤ %s", secs(res.SLO.TTFTS))
 	}
@@ -79,7 +73,11 @@ func writePlan(w io.Writer, res *plan.Result, explain bool) error {
 		fmt.Fprintf(&b, " TPOT ≤ %s", secs(res.SLO.TPOTS))
 	}
 	fmt.Fprintf(&b, "; policy %s; objective %s.\n\n", res.Policy, res.Objective)
-	if err := planTable(res).WriteText(&b); err != nil {
+	table := summaryTable(res)
+	if view.wide {
+		table = planTable(res)
+	}
+	if err := table.WriteText(&b); err != nil {
 		return err
 	}
 	var none []string
@@ -93,7 +91,11 @@ func writePlan(w io.Writer, res *plan.Result, explain bool) error {
 	}
 	if len(res.CrossChip) > 0 {
 		b.WriteString("\nPrefill on one chip, decode on another (best pairings):\n")
-		if err := crossTable(res).WriteText(&b); err != nil {
+		cross := crossSummary(res)
+		if view.wide {
+			cross = crossTable(res)
+		}
+		if err := cross.WriteText(&b); err != nil {
 			return err
 		}
 	}
@@ -107,9 +109,9 @@ func writePlan(w io.Writer, res *plan.Result, explain bool) error {
 			shape = fmt.Sprintf("prefill on %s of %s (%s) and decode on %s of %s (%s)",
 				plural(p.PrefillReplicas, "instance"), p.PrefillLayout, p.PrefillChip, plural(p.Replicas, "instance"), p.Layout, p.Chip)
 		}
-		where := fmt.Sprintf("%d × %s in %s", p.ChipsTotal, p.Chip, plural(p.Nodes, p.Node+" node"))
+		where := fmt.Sprintf("%d × %s in %s", p.ChipsTotal, p.Chip, placement(view.cat, p))
 		if p.PrefillChip != "" {
-			where = fmt.Sprintf("%d chips in %s", p.ChipsTotal, plural(p.Nodes, "node"))
+			where = fmt.Sprintf("%d chips in %s", p.ChipsTotal, plural(p.Nodes, "server"))
 		}
 		fmt.Fprintf(&b, "Recommended under %s: %s, %s, %s serving at %s weights; $%s/h, %s kW, $%s per million output tokens.\n",
 			res.Policy, where, shape, p.Serving, p.Weights,
@@ -134,14 +136,14 @@ func writePlan(w io.Writer, res *plan.Result, explain bool) error {
 	if explain {
 		b.WriteString("\nRejected candidates by reason:\n")
 		et := &report.Table{Header: []string{"chip", "policy", "rejections", "nearest miss"}}
-		for _, c := range res.Chips {
+		for _, c := range full.Chips {
 			et.Add(c.Chip, decisionWord(c.Decision), counts(c.Rejected), nearest(c.Nearest))
 		}
 		if err := et.WriteText(&b); err != nil {
 			return err
 		}
 		fmt.Fprintf(&b, "%d candidates screened; in all: %s\n", res.Candidates, counts(res.Rejected))
-		for _, c := range res.Chips {
+		for _, c := range full.Chips {
 			if strings.Contains(c.Decision, ": deny:") || strings.Contains(c.Decision, ": review:") {
 				fmt.Fprintf(&b, "  %s: %s\n", c.Chip, c.Decision)
 			}
@@ -214,13 +216,13 @@ func shapeText(p *plan.Plan) string {
 func crossTable(res *plan.Result) *report.Table {
 	pct := pctName(res.SLO.Percentile)
 	t := &report.Table{
-		Header: []string{"prefill → decode", "chips", "nodes", "pools", "weights", "replicas", "TTFT p" + pct, "TPOT p" + pct, "kW", "$/h", "$/Mtok", "verified"},
+		Header: []string{"prefill → decode", "chips", "servers", "pools", "weights", "replicas", "TTFT p" + pct + " s", "TPOT p" + pct + " ms", "kW", "$/h", "$/Mtok", "verified"},
 		Right:  map[int]bool{1: true, 2: true, 5: true, 6: true, 7: true, 8: true, 9: true, 10: true},
 	}
 	for _, p := range res.CrossChip {
 		t.Add(p.PrefillChip+" → "+p.Chip, p.ChipsTotal, p.Nodes, "P "+p.PrefillLayout+" / D "+p.Layout, p.PrefillWeights+"/"+p.Weights,
-			replicasText(p), band(p.TTFTS, p.TTFTLowS, p.TTFTHighS, 1), band(p.TPOTS, p.TPOTLowS, p.TPOTHighS, 1e3),
-			report.Num(p.PowerKW, 3), report.Num(p.CostUSDPerHour, 3), report.Num(p.USDPerMTokens, 3), verifiedWord(p.Verified, res.SLO))
+			replicasText(p), bandCell(p.TTFTS, p.TTFTLowS, p.TTFTHighS, 1), bandCell(p.TPOTS, p.TPOTLowS, p.TPOTHighS, 1e3),
+			sig(p.PowerKW, 3), sig(p.CostUSDPerHour, 3), sig(p.USDPerMTokens, 3), verifiedWord(p.Verified, res.SLO))
 	}
 	return t
 }

@@ -177,7 +177,7 @@ func TestParsedShapes(t *testing.T) {
 	} {
 		m := get(id)
 		want := lit
-		want.ID, want.Architecture = m.ID, m.Architecture
+		want.ID, want.Architecture, want.MaxContext, want.Checkpoint = m.ID, m.Architecture, m.MaxContext, m.Checkpoint // checkpoint_test.go
 		if *m != want {
 			t.Errorf("%s parsed as\n%+v\nwant\n%+v", id, *m, want)
 		}

@@ -61,6 +61,12 @@ type Model struct {
 	DenseLayers int `json:"dense_layers,omitempty"`
 	// MTPLayers counts multi-token-prediction layers (not in Params).
 	MTPLayers int `json:"mtp_layers,omitempty"`
+
+	// MaxContext is the longest sequence, prompt plus output, the model
+	// takes (max_position_embeddings); 0 if the config does not say.
+	MaxContext int `json:"max_context,omitempty"`
+	// Checkpoint is the precision of the released weights.
+	Checkpoint Checkpoint `json:"checkpoint"`
 }
 
 // MoE reports whether the model routes tokens to experts.
@@ -219,7 +225,11 @@ func (m *Model) linearParams() float64 {
 func (m *Model) WeightBytes(p hardware.Precision) float64 {
 	const sixteenBit = 2
 	other := m.EmbeddingParams() + m.LMHeadParams() + float64(m.MoELayers())*m.RouterParams()
-	return m.linearParams()*p.Bytes() + other*sixteenBit
+	experts := 0.0
+	if m.MoE() {
+		experts = float64(m.MoELayers()) * float64(m.Experts) * m.ExpertParams()
+	}
+	return experts*m.ExpertBytes(p) + (m.linearParams()-experts)*m.DenseBytes(p) + other*sixteenBit
 }
 
 // KVElementsPerLayerToken is the number of cached elements one token adds

@@ -296,6 +296,9 @@ func Parse(data []byte, id string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := m.readLimits(c); err != nil {
+		return nil, err
+	}
 	if err := m.Validate(); err != nil {
 		return nil, err
 	}

@@ -316,6 +316,7 @@ func FuzzParse(f *testing.F) {
 		f.Add(data)
 	}
 	f.Add([]byte(`{"architectures":["DeepseekV3ForCausalLM"],"text_config":{"hidden_size":1}}`))
+	f.Add([]byte(`{"architectures":["LlamaForCausalLM"],"hidden_size":64,"num_hidden_layers":2,"vocab_size":10,"num_attention_heads":8,"intermediate_size":128,"max_position_embeddings":-3,"quantization_config":{"quant_method":"gptq","bits":4,"modules_to_not_convert":["self_attn"]}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := Parse(data, "fuzz")
 		if err != nil {
@@ -337,5 +338,8 @@ func FuzzParse(f *testing.F) {
 		_ = m.PrefillFLOPs(4096).Total()
 		_ = m.DecodeFLOPs(4096).Total()
 		_ = m.KVHeadsPerDevice(8)
+		if m.MaxContext < 0 || m.WeightBytes(m.Checkpoint.Weights+"") < 0 {
+			t.Fatalf("context %d, checkpoint %+v", m.MaxContext, m.Checkpoint)
+		}
 	})
 }

@@ -60,6 +60,9 @@ func crossChip(req *Request, searches []*chipSearch) ([]*ChipResult, error) {
 	}
 	if req.Verify > 0 {
 		for _, c := range kept {
+			if req.stopped() {
+				break
+			}
 			if err := c.verifier.verify(c.Best); err != nil {
 				return nil, err
 			}

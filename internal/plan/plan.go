@@ -95,6 +95,10 @@ type Request struct {
 	Seed           uint64
 	// Progress, when set, is told how many chips are done.
 	Progress func(done, total int) `json:"-"`
+	// StopVerify, polled before each verification, skips the rest once it
+	// returns true (an interrupt): those plans keep Verified nil. The
+	// analytic search always completes.
+	StopVerify func() bool `json:"-"`
 }
 
 // Plan is one deployment that carries the traffic.
@@ -240,3 +244,5 @@ type Result struct {
 	BandLevel  float64 `json:"band_level,omitempty"`
 	Confidence float64 `json:"confidence,omitempty"`
 }
+
+func (req *Request) stopped() bool { return req.StopVerify != nil && req.StopVerify() }

@@ -148,6 +148,9 @@ func (s *chipSearch) search() error {
 		s.run()
 		if req.Verify > 0 {
 			for _, pl := range s.plans[:min(req.Verify, len(s.plans))] {
+				if req.stopped() {
+					break // interrupted: the rest stay unverified
+				}
 				if err := s.verify(pl); err != nil {
 					return err
 				}

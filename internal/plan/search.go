@@ -9,6 +9,7 @@ import (
 
 	"ersatz/internal/fit"
 	"ersatz/internal/hardware"
+	"ersatz/internal/model"
 	"ersatz/internal/perf"
 )
 
@@ -111,6 +112,9 @@ func (req *Request) precisions(c *hardware.Chip) []shape {
 			p = sixteen
 		}
 		runs := c.Runs(p) || p == hardware.INT4 && (c.Runs(hardware.INT8) || c.Runs(sixteen))
+		// A 4-bit checkpoint also runs weight-only where the chip lacks
+		// 4-bit compute (model.CheckpointPrecision).
+		runs = runs || model.WeightOnly(p, c) && req.Model.CheckpointPrecision(c) == p
 		if !runs || seen[p] {
 			continue
 		}
@@ -136,7 +140,7 @@ func (req *Request) precisions(c *hardware.Chip) []shape {
 // A mixture of experts may also spread wider than the domain with data-
 // parallel attention, its all-to-all crossing the scale-out network, as
 // wide-EP deployments do.
-func layouts(c *hardware.Chip, node *hardware.Node, m interface{ MoE() bool }) []fit.Layout {
+func layouts(c *hardware.Chip, node *hardware.Node, m *model.Model) []fit.Layout {
 	dies := c.EngineDevices()
 	domain := 8 * dies
 	if node != nil {
@@ -160,7 +164,23 @@ func layouts(c *hardware.Chip, node *hardware.Node, m interface{ MoE() bool }) [
 			}
 		}
 	}
+	if w := wideEP(m, dies); w > maxInstanceDevices && w <= domain {
+		out = append(out, fit.Layout{TP: w, PP: 1, EP: w, DP: w})
+	}
 	return out
+}
+
+// wideEP is the device count of a supernode-wide expert-parallel instance:
+// one routed expert per device plus an eighth more for shared-expert
+// replicas and an eighth for redundant copies of hot experts, rounded up
+// to whole chips. It is the shape of CloudMatrix-Infer's decode (arXiv
+// 2506.12708: EP320 for DeepSeek's 256 experts, 32 shared, 32 redundant).
+func wideEP(m *model.Model, dies int) int {
+	if !m.MoE() {
+		return 0
+	}
+	n := m.Experts + m.Experts/4
+	return (n + dies - 1) / dies * dies
 }
 
 // chipSearch is the state of one chip's search.
