@@ -97,6 +97,7 @@ func runPlan(e *env, args []string) error {
 	fs.Float64Var(&costs.PUE, "pue", costs.PUE, "data-centre power usage effectiveness (estimate)")
 	headroom := fs.Float64("headroom", plan.DefaultHeadroom, "spare capacity over the mean rate")
 	budget := fs.Float64("budget", 0, "reject plans costing more than this many $/hour")
+	maxChips := fs.Int("max-chips", plan.DefaultMaxChips, "reject plans needing more chips than this (about the largest AI cluster)")
 	verify := fs.Int("verify", 2, "simulate the best N plans per chip on the same traffic (0: analytic only)")
 	verifyRequests := fs.Int("verify-requests", 2000, "requests per verification simulation")
 	seed := fs.Uint64("seed", 1, "random seed of the verification simulations")
@@ -170,6 +171,10 @@ func runPlan(e *env, args []string) error {
 		return usagef("--memory-utilization %g: want a fraction in (0, 1]", *memUtil)
 	}
 	req.MemoryUtilization = *memUtil
+	if *maxChips < 1 {
+		return usagef("--max-chips %d: want at least 1", *maxChips)
+	}
+	req.MaxChips = *maxChips
 	if *precisions != "" {
 		for _, p := range strings.Split(*precisions, ",") {
 			pr, err := precisionFlag("--precisions", p)

@@ -99,8 +99,15 @@ func (s *chipSearch) disaggregate(fitting []placed, sh shape, w perf.Workload) {
 // pairing fails.
 func sizeDisagg(req *Request, pre, dec *pool, w perf.Workload, reject func(reason, detail string, miss float64)) (*Plan, *instancePair) {
 	need := req.Traffic.RatePerS * (1 + req.Headroom)
-	nd := max(1, int(math.Ceil(need/(dec.rate*dec.in.Chips())-1e-9)))
-	np0 := max(1, int(math.Ceil(need/(pre.rate*pre.in.Chips())-1e-9)))
+	// Sized in floating point first: an absurd rate must not overflow the
+	// replica counts.
+	ndF := max(1, math.Ceil(need/(dec.rate*dec.in.Chips())-1e-9))
+	npF := max(1, math.Ceil(need/(pre.rate*pre.in.Chips())-1e-9))
+	if chips := ndF*dec.in.Chips() + npF*pre.in.Chips(); chips > float64(req.maxChips()) {
+		reject(ReasonScale, fmt.Sprintf("disaggregated %s %s / %s %s: %.3g chips for %.3g req/s > %d (--max-chips)", pre.chip.ID, pre.layout, dec.chip.ID, dec.layout, chips, req.Traffic.RatePerS, req.maxChips()), chips/float64(req.maxChips()))
+		return nil, nil
+	}
+	nd, np0 := int(ndF), int(npF)
 	pct := req.SLO.Percentile
 	name := fmt.Sprintf("disaggregated %s %s %s / %s %s %s", pre.chip.ID, pre.layout, pre.sh.weights, dec.chip.ID, dec.layout, dec.sh.weights)
 	eval := func(np int, v int) (perf.Result, error) {

@@ -66,6 +66,9 @@ type Request struct {
 	Headroom float64
 	// BudgetUSDPerHour rejects plans that cost more; 0 means no budget.
 	BudgetUSDPerHour float64
+	// MaxChips rejects plans needing more chips than this; 0 means
+	// DefaultMaxChips.
+	MaxChips int
 	// Precisions narrows the weight precisions tried; empty means every
 	// precision the chip runs, int4 excepted (its quality loss is the
 	// user's call, so it is only tried when named).
@@ -175,6 +178,12 @@ type Rejection struct {
 	Miss float64 `json:"miss,omitempty"`
 }
 
+// DefaultMaxChips is the most chips a plan may use: about the largest
+// AI clusters announced by 2025 (xAI's Colossus, 200,000 GPUs). Past it a
+// traffic is not a purchase but a saturated request, and the search says so
+// instead of sizing (and simulating) millions of replicas.
+const DefaultMaxChips = 200_000
+
 // Rejection reasons.
 const (
 	ReasonPolicy    = "not allowed by policy"
@@ -185,6 +194,7 @@ const (
 	ReasonTPOT      = "misses TPOT"
 	ReasonTTFT      = "misses TTFT"
 	ReasonBudget    = "over budget"
+	ReasonScale     = "more chips than the largest cluster"
 	ReasonCost      = "no price in the catalog"
 )
 

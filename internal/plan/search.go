@@ -218,7 +218,7 @@ type instancePair struct {
 // closer to passing than one rejected earlier, whatever its margin.
 var stage = map[string]int{
 	ReasonPolicy: 0, ReasonRoadmap: 1, ReasonCost: 2, ReasonPrecision: 3, ReasonLayout: 4,
-	ReasonFit: 5, ReasonTPOT: 6, ReasonTTFT: 7, ReasonBudget: 8,
+	ReasonFit: 5, ReasonTPOT: 6, ReasonTTFT: 7, ReasonScale: 8, ReasonBudget: 9,
 }
 
 // closer reports whether rejection a came nearer to passing than b.
@@ -354,6 +354,12 @@ func errText(err error, limit string) string {
 func (s *chipSearch) planFor(in *perf.Instance, sh shape, l fit.Layout, w perf.Workload, best perf.Point, binding string) *Plan {
 	req := s.req
 	need := req.Traffic.RatePerS * (1 + req.Headroom)
+	// Sized in floating point first: an absurd rate must not overflow the
+	// replica count.
+	if chips := math.Ceil(need/best.Rate-1e-9) * in.Chips(); chips > float64(req.maxChips()) {
+		s.reject(ReasonScale, fmt.Sprintf("%s %s: %.3g chips for %.3g req/s > %d (--max-chips)", l, sh.weights, chips, req.Traffic.RatePerS, req.maxChips()), chips/float64(req.maxChips()))
+		return nil
+	}
 	replicas := int(math.Ceil(need/best.Rate - 1e-9))
 	replicas = max(replicas, 1)
 	// The latency at the planned load: each replica gets rate/replicas.
@@ -451,4 +457,11 @@ func kvTokens(in *perf.Instance) int {
 		return 0
 	}
 	return cp.KVTokens
+}
+
+func (req *Request) maxChips() int {
+	if req.MaxChips > 0 {
+		return req.MaxChips
+	}
+	return DefaultMaxChips
 }
