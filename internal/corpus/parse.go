@@ -31,9 +31,6 @@ const (
 // maxErrors bounds how many validation errors one parse reports.
 const maxErrors = 20
 
-// ParseCorpus parses a validation corpus. See [Parse].
-func ParseCorpus(data []byte) (*File, []error, error) { return Parse(data, CorpusMode) }
-
 // ParseScenario parses a scenario file, in which measured may be absent.
 // See [Parse].
 func ParseScenario(data []byte) (*File, []error, error) { return Parse(data, ScenarioMode) }
