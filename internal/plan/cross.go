@@ -3,6 +3,8 @@ package plan
 import (
 	"sort"
 
+	"ersatz/internal/policy"
+
 	"ersatz/internal/perf"
 )
 
@@ -35,16 +37,17 @@ func crossChip(req *Request, searches []*chipSearch) ([]*ChipResult, error) {
 			if pl == nil || req.BudgetUSDPerHour > 0 && pl.CostUSDPerHour > req.BudgetUSDPerHour {
 				continue
 			}
-			pl.Policy = "allow"
-			decision := d.res.Decision
-			if !p.res.allowed {
-				decision = p.res.Decision
+			// A pairing is as allowed as the stricter of its two chips.
+			decision, action := d.res.Decision, d.res.action
+			if stricter(p.res.action, action) {
+				decision, action = p.res.Decision, p.res.action
 			}
+			pl.Policy = string(action)
 			d.instances[pl] = pair
 			out = append(out, &ChipResult{
 				Chip: p.chip.ID + "→" + d.chip.ID, Vendor: p.chip.Vendor + "+" + d.chip.Vendor,
 				Decision: decision, Best: pl, Rejected: map[string]int{},
-				allowed: p.res.allowed && d.res.allowed, verifier: d,
+				allowed: p.res.allowed && d.res.allowed, action: action, verifier: d,
 			})
 		}
 	}
@@ -70,4 +73,11 @@ func crossChip(req *Request, searches []*chipSearch) ([]*ChipResult, error) {
 		sort.SliceStable(kept, func(i, j int) bool { return rank(kept[i].Best) < rank(kept[j].Best) })
 	}
 	return kept, nil
+}
+
+// stricter reports whether a is a stricter policy action than b: deny over
+// review over allow.
+func stricter(a, b policy.Action) bool {
+	rank := map[policy.Action]int{policy.Allow: 0, policy.Review: 1, policy.Deny: 2}
+	return rank[a] > rank[b]
 }

@@ -209,6 +209,7 @@ type ChipResult struct {
 	// Nearest is the closest miss when nothing passed.
 	Nearest *Rejection `json:"nearest_miss,omitempty"`
 	allowed bool
+	action  policy.Action // the policy's decision on the chip
 	// verifier is the search that simulates a cross-chip plan.
 	verifier *chipSearch
 }

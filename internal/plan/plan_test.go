@@ -232,3 +232,26 @@ func TestCrossChip(t *testing.T) {
 		t.Error("--cross-vendor tried no pairing across vendors")
 	}
 }
+
+// TestCrossChipPolicy: a pairing is labelled with the stricter decision of
+// its two chips; under cn-domestic an H200 → H20 pairing is denied, as
+// both its chips are (it used to show as allowed).
+func TestCrossChipPolicy(t *testing.T) {
+	req := request(t, "Qwen/Qwen3-32B", "h200-sxm", "h20")
+	req.Policy = policy.Set{preset(t, "cn-domestic")}
+	res, err := Run(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.CrossChip) == 0 {
+		t.Fatal("no cross-chip pairing to check")
+	}
+	for _, p := range res.CrossChip {
+		if p.Policy != "deny" {
+			t.Errorf("%s → %s under cn-domestic: policy %q, want deny", p.PrefillChip, p.Chip, p.Policy)
+		}
+	}
+	if res.Recommended != nil {
+		t.Errorf("recommended %s under a policy that denies every candidate", res.Recommended.Chip)
+	}
+}

@@ -134,7 +134,7 @@ func searchAll(req *Request, searches []*chipSearch) error {
 func (s *chipSearch) search() error {
 	req, c := s.req, s.chip
 	d := req.Policy.Decide(c)
-	s.res.allowed = d.Allowed()
+	s.res.allowed, s.res.action = d.Allowed(), d.Action
 	s.res.Decision = d.String()
 	switch {
 	case c.Status != "shipping" && !req.IncludeRoadmap:
