@@ -89,7 +89,12 @@ func runPlan(e *env, args []string) error {
 	explain := fs.Bool("explain", false, "count rejected candidates by reason, per chip, with the nearest miss")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	asCSV := fs.Bool("csv", false, "print the per-chip table as CSV")
-	if err := parse(fs, args); err != nil {
+	var em emitFlags
+	em.register(fs)
+	if err := parse(fs, em.takeDir(args)); err != nil {
+		return err
+	}
+	if err := em.check(); err != nil {
 		return err
 	}
 	if *modelName == "" {
@@ -172,6 +177,12 @@ func runPlan(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if em.kind != "" {
+		// Written before the plan's text, so a refusal to overwrite comes alone.
+		if err := em.emit(e, res, cat, m, req.Engine, req.Params); err != nil || em.dir == "" {
+			return err
+		}
+	}
 	switch {
 	case *asJSON:
 		err = report.WriteJSON(e.stdout, res)
@@ -183,7 +194,7 @@ func runPlan(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if res.Recommended == nil {
+	if res.Recommended == nil && em.kind == "" {
 		return fmt.Errorf("no plan: %s", res.Why)
 	}
 	return nil

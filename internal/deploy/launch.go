@@ -1,0 +1,375 @@
+package deploy
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"ersatz/internal/hardware"
+	"ersatz/internal/plan"
+)
+
+// How an instance that spans nodes starts. vLLM documents two ways: data
+// parallelism across nodes, each node running its own ranks with the
+// others --headless (docs serving/data_parallel_deployment.md), and a Ray
+// cluster that carries tensor and pipeline groups across nodes (docs
+// deployment/frameworks/lws.md with examples/online_serving/
+// multi-node-serving.sh, which the Ray lines here do the same as).
+const (
+	modeSingle = "single"
+	modeDP     = "dp"
+	modeRay    = "ray"
+
+	dpRPCPort = 13345 // the port vLLM's data-parallel docs use
+	rayPort   = 6379
+)
+
+// Role names of the pods of one instance.
+const (
+	roleSingle = "single"
+	roleLeader = "leader"
+	roleWorker = "worker"
+)
+
+// command is one container's start: shell lines, then the server.
+type command struct {
+	pre  []string // shell lines before the server
+	argv []string // the server; empty for a Ray worker, which only joins
+}
+
+// shell says the command needs a shell (a prelude, expansions, Ray).
+func (c command) shell() bool {
+	if len(c.pre) > 0 || len(c.argv) == 0 {
+		return true
+	}
+	for _, a := range c.argv {
+		if strings.Contains(a, "$") {
+			return true
+		}
+	}
+	return false
+}
+
+// script is the command as one shell script, the server exec'd so that
+// it gets the container's signals.
+func (c command) script() string {
+	if len(c.argv) == 0 {
+		return multiline(c)
+	}
+	return multiline(command{pre: c.pre, argv: append([]string{"exec"}, c.argv...)})
+}
+
+// mode is how the pool's instances start.
+func (pl *pool) mode() string {
+	l := pl.layout
+	attn := l.TP / l.DP
+	switch {
+	case pl.nodes == 1:
+		return modeSingle
+	case l.PP == 1 && l.DP > 1 && l.DP%pl.nodes == 0 && attn <= pl.perNode && pl.perNode%attn == 0:
+		return modeDP
+	}
+	return modeRay
+}
+
+// note is a line of a file's header; placeholder marks a value to replace.
+type note struct {
+	text        string
+	placeholder bool
+}
+
+// engineArgs are the server's command line for one pool, before the
+// multi-node flags, with the notes they need.
+func (o *Options) engineArgs(pl *pool) ([]string, []note) {
+	s, l := pl.stack, pl.layout
+	var notes []note
+	argv := append([]string(nil), s.serve...)
+	if s.modelFlag {
+		argv = append(argv, "--model")
+	}
+	argv = append(argv, o.Model, "--port", strconv.Itoa(Port), "--tensor-parallel-size", strconv.Itoa(l.TP/l.DP))
+	if l.PP > 1 {
+		argv = append(argv, "--pipeline-parallel-size", strconv.Itoa(l.PP))
+	}
+	if l.DP > 1 {
+		argv = append(argv, "--data-parallel-size", strconv.Itoa(l.DP))
+	}
+	if l.EP > 1 {
+		// vLLM's expert-parallel group is the TP × DP ranks of the instance.
+		argv = append(argv, "--enable-expert-parallel")
+		if l.EP != l.TP {
+			notes = append(notes, note{text: fmt.Sprintf("the plan's EP %d differs from TP×DP %d, which vLLM uses as the expert-parallel width", l.EP, l.TP)})
+		}
+	}
+	q, qnote, qph := s.quantization(pl.weights)
+	argv = append(argv, q...)
+	if qnote != "" {
+		notes = append(notes, note{text: pl.role + " pool, " + pl.weights + " weights: " + qnote, placeholder: qph})
+	}
+	switch pl.kv {
+	case "", "bf16", "fp16":
+	case "fp8":
+		if s.vendor == "nvidia" || s.vendor == "amd" {
+			argv = append(argv, "--kv-cache-dtype", "fp8")
+		} else {
+			notes = append(notes, note{text: "REPLACE-ME: the plan stores the KV cache in fp8; no --kv-cache-dtype fp8 is documented for " + s.engine, placeholder: true})
+		}
+	default:
+		notes = append(notes, note{text: "REPLACE-ME: the plan stores the KV cache in " + pl.kv + "; no flag is documented for it in " + s.engine, placeholder: true})
+	}
+	seqs, tokens, util := o.batchDefaults(pl.chip)
+	argv = append(argv, "--max-model-len", strconv.Itoa(o.MaxModelLen),
+		"--gpu-memory-utilization", strconv.FormatFloat(util, 'g', -1, 64),
+		"--max-num-seqs", strconv.Itoa(seqs), "--max-num-batched-tokens", strconv.Itoa(tokens))
+	if pl.mode() != modeRay {
+		argv = append(argv, s.extra...)
+	}
+	if pl.other != nil {
+		cfg, n := kvTransfer(pl)
+		argv = append(argv, "--kv-transfer-config", cfg)
+		notes = append(notes, n...)
+	}
+	return argv, notes
+}
+
+// kvTransfer is the --kv-transfer-config of a P/D pool.
+func kvTransfer(pl *pool) (string, []note) {
+	s := pl.stack
+	cfg := map[string]any{"kv_connector": s.kvConnector, "kv_role": "kv_both"}
+	var notes []note
+	if !s.kvKnown {
+		cfg["kv_connector"] = "REPLACE-ME (no KV connector documented for " + s.engine + ")"
+		notes = append(notes, note{text: "REPLACE-ME: " + s.engine + " documents no KV connector for prefill/decode disaggregation", placeholder: true})
+	}
+	if s.producerConsumer {
+		// vllm-ascend tutorials/features/pd_disaggregation_mooncake_*.md
+		pre, dec := pl, pl.other
+		if pl.role == "decode" {
+			pre, dec = pl.other, pl
+		}
+		cfg["kv_role"] = map[string]string{"prefill": "kv_producer", "decode": "kv_consumer"}[pl.role]
+		cfg["kv_port"] = map[string]string{"prefill": "30000", "decode": "30100"}[pl.role]
+		cfg["kv_connector_extra_config"] = map[string]any{
+			"prefill": map[string]int{"dp_size": pre.layout.DP, "tp_size": pre.layout.TP / pre.layout.DP},
+			"decode":  map[string]int{"dp_size": dec.layout.DP, "tp_size": dec.layout.TP / dec.layout.DP},
+		}
+	}
+	if pl.other.stack != s {
+		notes = append(notes, note{text: "REPLACE-ME: prefill on " + pl.other.stack.engine + " and decode on " + s.engine + " need a KV transfer between two vendors' engines, which no stack documents", placeholder: true})
+	}
+	b, _ := json.Marshal(cfg) // maps of strings and ints always marshal
+	return string(b), notes
+}
+
+// commands are the starts of a pool's pods: one, or a leader and a worker.
+func (o *Options) commands(pl *pool) (map[string]command, []note) {
+	argv, notes := o.engineArgs(pl)
+	s := pl.stack
+	var pre []string
+	if s.prelude != "" {
+		pre = append(pre, s.prelude)
+	}
+	switch pl.mode() {
+	case modeSingle:
+		return map[string]command{roleSingle: {pre: pre, argv: argv}}, notes
+	case modeDP:
+		local := pl.layout.DP / pl.nodes
+		common := append(append([]string(nil), argv...), "--data-parallel-size-local", strconv.Itoa(local),
+			"--data-parallel-address", "${LWS_LEADER_ADDRESS}", "--data-parallel-rpc-port", strconv.Itoa(dpRPCPort))
+		worker := append(append([]string(nil), common...), "--headless", "--data-parallel-start-rank", fmt.Sprintf("$((LWS_WORKER_INDEX * %d))", local))
+		return map[string]command{roleLeader: {pre: pre, argv: common}, roleWorker: {pre: pre, argv: worker}}, notes
+	}
+	argv = append(argv, "--distributed-executor-backend", "ray")
+	if pl.layout.DP > 1 {
+		argv = append(argv, "--data-parallel-backend", "ray")
+	}
+	leader := append(append([]string(nil), pre...),
+		fmt.Sprintf("ray start --head --port=%d", rayPort),
+		`until [ "$(python3 -c 'import ray; ray.init(address="auto"); print(sum(n["Alive"] for n in ray.nodes()))' 2>/dev/null)" = "${LWS_GROUP_SIZE}" ]; do sleep 5; done`)
+	worker := append(append([]string(nil), pre...),
+		fmt.Sprintf(`until ray start --address="${LWS_LEADER_ADDRESS}:%d" --block; do sleep 5; done`, rayPort))
+	if s.vendor != "nvidia" && s.vendor != "amd" {
+		notes = append(notes, note{text: s.engine + " documents no multi-node recipe here; these Ray lines follow vLLM's LWS recipe"})
+	}
+	return map[string]command{roleLeader: {pre: leader, argv: argv}, roleWorker: {pre: worker}}, notes
+}
+
+var plainArg = regexp.MustCompile(`^[A-Za-z0-9_./:=,@%+-]+$`)
+
+// shellJoin quotes arguments for a POSIX shell; an argument holding an
+// expansion ersatz wrote ($VAR, $((…))) stays double-quoted so it expands.
+func shellJoin(argv []string) string {
+	out := make([]string, len(argv))
+	for i, a := range argv {
+		switch {
+		case plainArg.MatchString(a):
+			out[i] = a
+		case strings.HasPrefix(a, "$"):
+			out[i] = `"` + a + `"`
+		default:
+			out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+// poolNotes are the header notes of a pool: placeholders for its image,
+// resource and node labels, and what its launch needs.
+func (o *Options) poolNotes(pl *pool) []note {
+	var notes []note
+	if img, ph := pl.stack.image(pl.chip); ph {
+		notes = append(notes, note{text: "image: " + img, placeholder: true})
+	}
+	if r, ph := pl.stack.resource(pl.chip); ph {
+		notes = append(notes, note{text: "device resource " + r + ": no device-plugin resource documented for " + pl.chip.ID, placeholder: true})
+	}
+	labels := pl.stack.nodeLabels(pl.chip, pl.node)
+	for _, lb := range labels {
+		if lb.placeholder {
+			notes = append(notes, note{text: fmt.Sprintf("node label %s=%s: set it to your %s nodes' value (kubectl get nodes -L %s)", lb.key, lb.value, pl.chip.ID, lb.key), placeholder: true})
+		}
+	}
+	if len(labels) == 0 {
+		notes = append(notes, note{text: pl.stack.vendor + " publishes no chip-model node label; the device resource alone selects its nodes"})
+	}
+	if pl.nodes > 1 {
+		for _, e := range pl.stack.multiNodeEnv {
+			if e.value == "eth0" {
+				notes = append(notes, note{text: e.name + "=eth0: set it to the pod network interface of your nodes", placeholder: true})
+			}
+		}
+	}
+	return notes
+}
+
+// Launch returns the engine launch lines of a plan as one shell script,
+// launch.sh: for each pool, the environment and the command to run on
+// each node of each instance.
+func Launch(p *plan.Plan, cat *hardware.Catalog, o Options) ([]File, error) {
+	if err := o.check(); err != nil {
+		return nil, err
+	}
+	ps, err := pools(p, cat, o.Name)
+	if err != nil {
+		return nil, err
+	}
+	var b strings.Builder
+	b.WriteString("#!/usr/bin/env bash\n")
+	fmt.Fprintf(&b, "# %s\n# model %s; generated by ersatz; the engine flags are vLLM's (vllm/engine/arg_utils.py).\n", describe(p, &o), o.Model)
+	notes := headerNotes(o, ps)
+	writeNotes(&b, notes)
+	b.WriteString("# Each section runs on the nodes of one instance; it is not one script to run on one machine.\nexit 0 # remove once you have chosen the section for this node\n")
+	for _, pl := range ps {
+		cmds, _ := o.commands(pl)
+		img, _ := pl.stack.image(pl.chip)
+		res, _ := pl.stack.resource(pl.chip)
+		fmt.Fprintf(&b, "\n# ---- %s pool %q: %s of %s on %s (%s), %s each on %s; %s in %s\n",
+			pl.role, pl.name, plural(pl.replicas, "instance"), layoutString(pl.layout), pl.chip.ID, pl.node.ID,
+			plural(pl.layout.devices(), "device"), plural(pl.nodes, "node"), pl.stack.engine, img)
+		fmt.Fprintf(&b, "# devices: %d × %s per node\n", min(pl.layout.devices(), pl.perNode), res)
+		for _, role := range []string{roleSingle, roleLeader, roleWorker} {
+			c, ok := cmds[role]
+			if !ok {
+				continue
+			}
+			switch role {
+			case roleLeader:
+				fmt.Fprintf(&b, "# leader: node 0 of each instance (LWS_GROUP_SIZE=%d nodes)\n", pl.nodes)
+			case roleWorker:
+				b.WriteString("# workers: nodes 1.. of each instance; LWS_LEADER_ADDRESS is node 0's address, LWS_WORKER_INDEX this node's index\n")
+			}
+			for _, e := range launchEnv(pl) {
+				fmt.Fprintf(&b, "export %s\n", e)
+			}
+			if pl.nodes > 1 {
+				fmt.Fprintf(&b, "export LWS_GROUP_SIZE=%d LWS_LEADER_ADDRESS=${LWS_LEADER_ADDRESS:?node 0 address} LWS_WORKER_INDEX=${LWS_WORKER_INDEX:-0}\n", pl.nodes)
+			}
+			b.WriteString(multiline(c) + "\n")
+		}
+	}
+	return []File{{Name: "launch.sh", Data: []byte(b.String())}}, nil
+}
+
+// launchEnv is a pool's environment as shell assignments.
+func launchEnv(pl *pool) []string {
+	var out []string
+	vars := pl.stack.env
+	if pl.nodes > 1 {
+		vars = append(append([]envVar(nil), vars...), pl.stack.multiNodeEnv...)
+	}
+	for _, e := range vars {
+		v := shellJoin([]string{e.value})
+		if e.fromPodIP {
+			v = "${POD_IP:?this node's address}"
+		}
+		out = append(out, e.name+"="+v)
+	}
+	return out
+}
+
+// multiline renders a command with one flag per line.
+func multiline(c command) string {
+	var lines []string
+	lines = append(lines, c.pre...)
+	if len(c.argv) > 0 {
+		var parts []string
+		cur := ""
+		for _, a := range strings.Split(shellJoin(c.argv), " ") {
+			if strings.HasPrefix(a, "--") && cur != "" {
+				parts = append(parts, cur)
+				cur = a
+				continue
+			}
+			if cur != "" {
+				cur += " "
+			}
+			cur += a
+		}
+		parts = append(parts, cur)
+		lines = append(lines, strings.Join(parts, " \\\n  "))
+	}
+	return strings.Join(lines, "\n")
+}
+
+func layoutString(l layout) string {
+	return fmt.Sprintf("tp%d pp%d ep%d dp%d", l.TP, l.PP, l.EP, l.DP)
+}
+
+// headerNotes are every pool's notes, deduplicated, placeholders first.
+func headerNotes(o Options, ps []*pool) []note {
+	var all []note
+	for _, pl := range ps {
+		_, n := o.commands(pl)
+		all = append(all, o.poolNotes(pl)...)
+		all = append(all, n...)
+	}
+	if len(ps) > 1 {
+		all = append(all, note{text: fmt.Sprintf("a prefill/decode-aware router must front the %s and %s Services (llm-d's inference scheduler, or vLLM's toy proxy tests/v1/kv_connector/nixl_integration/toy_proxy_server.py); ersatz emits none", ps[0].name, ps[1].name)})
+	}
+	seen := map[string]bool{}
+	var ph, rest []note
+	for _, n := range all {
+		if seen[n.text] {
+			continue
+		}
+		seen[n.text] = true
+		if n.placeholder {
+			ph = append(ph, n)
+		} else {
+			rest = append(rest, n)
+		}
+	}
+	return append(ph, rest...)
+}
+
+func writeNotes(b *strings.Builder, notes []note) {
+	for _, n := range notes {
+		mark := "note"
+		if n.placeholder {
+			mark = "PLACEHOLDER"
+		}
+		fmt.Fprintf(b, "# %s: %s\n", mark, n.text)
+	}
+}
