@@ -56,7 +56,7 @@ type RolloutStrategy struct {
 
 // RollingUpdateConfiguration mirrors lws v1 RollingUpdateConfiguration.
 type RollingUpdateConfiguration struct {
-	Partition      *int32 `json:"partition,omitempty"`
+	Partition      *int32              `json:"partition,omitempty"`
 	MaxUnavailable *intstr.IntOrString `json:"maxUnavailable,omitempty"`
 	MaxSurge       *intstr.IntOrString `json:"maxSurge,omitempty"`
 }
