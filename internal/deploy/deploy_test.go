@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"flag"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
 
 	"ersatz/internal/hardware"
@@ -359,5 +361,83 @@ func TestShellJoin(t *testing.T) {
 	want := `vllm serve '{"a":"b"}' 'it'\''s' "${LWS_LEADER_ADDRESS}"`
 	if got != want {
 		t.Errorf("shellJoin = %s, want %s", got, want)
+	}
+}
+
+// TestLaunchParses runs bash -n on every launch script: quoting mistakes
+// (a quote inside ${VAR:?message}) fail here.
+func TestLaunchParses(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash on PATH to parse the launch scripts")
+	}
+	for i, c := range cases {
+		for _, f := range emitCase(t, i) {
+			if f.Name != "launch.sh" {
+				continue
+			}
+			cmd := exec.Command(bash, "-n")
+			cmd.Stdin = bytes.NewReader(f.Data)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("%s: bash -n: %v\n%s", c.name, err, out)
+			}
+		}
+	}
+}
+
+// TestNamesValid checks names, labels and resource names against the API
+// server's own validation rules.
+func TestNamesValid(t *testing.T) {
+	for i := range cases {
+		for _, f := range emitCase(t, i) {
+			if !strings.HasSuffix(f.Name, ".yaml") {
+				continue
+			}
+			var obj struct {
+				Metadata struct {
+					Name   string            `json:"name"`
+					Labels map[string]string `json:"labels"`
+				} `json:"metadata"`
+			}
+			if err := yaml.Unmarshal(f.Data, &obj); err != nil {
+				t.Fatal(err)
+			}
+			for _, msg := range validation.IsDNS1035Label(obj.Metadata.Name) {
+				t.Errorf("%s: name %q: %s", f.Name, obj.Metadata.Name, msg)
+			}
+			checkLabels := func(what string, m map[string]string) {
+				for k, v := range m {
+					for _, msg := range append(validation.IsQualifiedName(k), validation.IsValidLabelValue(v)...) {
+						t.Errorf("%s: %s %s=%s: %s", f.Name, what, k, v, msg)
+					}
+				}
+			}
+			checkLabels("label", obj.Metadata.Labels)
+			var spec struct {
+				Spec struct {
+					Template             *corev1.PodTemplateSpec `json:"template"`
+					LeaderWorkerTemplate *LeaderWorkerTemplate   `json:"leaderWorkerTemplate"`
+				} `json:"spec"`
+			}
+			if err := yaml.Unmarshal(f.Data, &spec); err != nil {
+				t.Fatal(err)
+			}
+			var pods []corev1.PodTemplateSpec
+			if spec.Spec.Template != nil {
+				pods = append(pods, *spec.Spec.Template)
+			}
+			if lt := spec.Spec.LeaderWorkerTemplate; lt != nil {
+				pods = append(pods, *lt.LeaderTemplate, lt.WorkerTemplate)
+			}
+			for _, p := range pods {
+				checkLabels("pod label", p.Labels)
+				checkLabels("node selector", p.Spec.NodeSelector)
+				for r := range p.Spec.Containers[0].Resources.Limits {
+					for _, msg := range validation.IsQualifiedName(string(r)) {
+						t.Errorf("%s: resource %s: %s", f.Name, r, msg)
+					}
+				}
+			}
+		}
 	}
 }

@@ -7,103 +7,114 @@
 # note: prefill pool, int8 weights: serve a ModelSlim W8A8 checkpoint of the model (vllm-ascend --quantization ascend)
 # note: decode pool, int8 weights: serve a ModelSlim W8A8 checkpoint of the model (vllm-ascend --quantization ascend)
 # note: a prefill/decode-aware router must front the deepseek-r1-prefill and deepseek-r1-decode Services (llm-d's inference scheduler, or vLLM's toy proxy tests/v1/kv_connector/nixl_integration/toy_proxy_server.py); ersatz emits none
-# Each section runs on the nodes of one instance; it is not one script to run on one machine.
-exit 0 # remove once you have chosen the section for this node
+# Run it on every node of every instance with that node's role: launch.sh ROLE
+set -euo pipefail
+case "${1:-}" in
+# prefill pool "deepseek-r1-prefill": 2 instances of tp16 pp1 ep16 dp2 on ascend-910b3 (atlas-800-a2), 16 devices each on 2 nodes; vllm-ascend in quay.io/ascend/vllm-ascend:v0.23.0; 8 × huawei.com/Ascend910 per node
+# node 0 of each instance of 2 nodes
+prefill-leader)
+  export HCCL_IF_IP=${POD_IP:?set it to the address of this node}
+  export GLOO_SOCKET_IFNAME=eth0
+  export TP_SOCKET_IFNAME=eth0
+  export HCCL_SOCKET_IFNAME=eth0
+  export HCCL_BUFFSIZE=1024
+  export OMP_PROC_BIND=false
+  export LWS_GROUP_SIZE=2 LWS_LEADER_ADDRESS="${LWS_LEADER_ADDRESS:?set it to the address of node 0}" LWS_WORKER_INDEX="${LWS_WORKER_INDEX:-0}"
+  exec vllm serve deepseek-ai/DeepSeek-R1 \
+    --port 8000 \
+    --tensor-parallel-size 8 \
+    --data-parallel-size 2 \
+    --enable-expert-parallel \
+    --quantization ascend \
+    --max-model-len 8192 \
+    --gpu-memory-utilization 0.9 \
+    --max-num-seqs 256 \
+    --max-num-batched-tokens 2048 \
+    --kv-transfer-config '{"kv_connector":"MooncakeConnectorV1","kv_connector_extra_config":{"decode":{"dp_size":16,"tp_size":1},"prefill":{"dp_size":2,"tp_size":8}},"kv_port":"30000","kv_role":"kv_producer"}' \
+    --data-parallel-size-local 1 \
+    --data-parallel-address "${LWS_LEADER_ADDRESS}" \
+    --data-parallel-rpc-port 13345
+  ;;
+# nodes 1.. of each instance: LWS_LEADER_ADDRESS is node 0's address, LWS_WORKER_INDEX this node's index
+prefill-worker)
+  export HCCL_IF_IP=${POD_IP:?set it to the address of this node}
+  export GLOO_SOCKET_IFNAME=eth0
+  export TP_SOCKET_IFNAME=eth0
+  export HCCL_SOCKET_IFNAME=eth0
+  export HCCL_BUFFSIZE=1024
+  export OMP_PROC_BIND=false
+  export LWS_GROUP_SIZE=2 LWS_LEADER_ADDRESS="${LWS_LEADER_ADDRESS:?set it to the address of node 0}" LWS_WORKER_INDEX="${LWS_WORKER_INDEX:-0}"
+  exec vllm serve deepseek-ai/DeepSeek-R1 \
+    --port 8000 \
+    --tensor-parallel-size 8 \
+    --data-parallel-size 2 \
+    --enable-expert-parallel \
+    --quantization ascend \
+    --max-model-len 8192 \
+    --gpu-memory-utilization 0.9 \
+    --max-num-seqs 256 \
+    --max-num-batched-tokens 2048 \
+    --kv-transfer-config '{"kv_connector":"MooncakeConnectorV1","kv_connector_extra_config":{"decode":{"dp_size":16,"tp_size":1},"prefill":{"dp_size":2,"tp_size":8}},"kv_port":"30000","kv_role":"kv_producer"}' \
+    --data-parallel-size-local 1 \
+    --data-parallel-address "${LWS_LEADER_ADDRESS}" \
+    --data-parallel-rpc-port 13345 \
+    --headless \
+    --data-parallel-start-rank "$((LWS_WORKER_INDEX * 1))"
+  ;;
 
-# ---- prefill pool "deepseek-r1-prefill": 2 instances of tp16 pp1 ep16 dp2 on ascend-910b3 (atlas-800-a2), 16 devices each on 2 nodes; vllm-ascend in quay.io/ascend/vllm-ascend:v0.23.0
-# devices: 8 × huawei.com/Ascend910 per node
-# leader: node 0 of each instance (LWS_GROUP_SIZE=2 nodes)
-export HCCL_IF_IP=${POD_IP:?this node's address}
-export GLOO_SOCKET_IFNAME=eth0
-export TP_SOCKET_IFNAME=eth0
-export HCCL_SOCKET_IFNAME=eth0
-export HCCL_BUFFSIZE=1024
-export OMP_PROC_BIND=false
-export LWS_GROUP_SIZE=2 LWS_LEADER_ADDRESS=${LWS_LEADER_ADDRESS:?node 0 address} LWS_WORKER_INDEX=${LWS_WORKER_INDEX:-0}
-vllm serve deepseek-ai/DeepSeek-R1 \
-  --port 8000 \
-  --tensor-parallel-size 8 \
-  --data-parallel-size 2 \
-  --enable-expert-parallel \
-  --quantization ascend \
-  --max-model-len 8192 \
-  --gpu-memory-utilization 0.9 \
-  --max-num-seqs 256 \
-  --max-num-batched-tokens 2048 \
-  --kv-transfer-config '{"kv_connector":"MooncakeConnectorV1","kv_connector_extra_config":{"decode":{"dp_size":16,"tp_size":1},"prefill":{"dp_size":2,"tp_size":8}},"kv_port":"30000","kv_role":"kv_producer"}' \
-  --data-parallel-size-local 1 \
-  --data-parallel-address "${LWS_LEADER_ADDRESS}" \
-  --data-parallel-rpc-port 13345
-# workers: nodes 1.. of each instance; LWS_LEADER_ADDRESS is node 0's address, LWS_WORKER_INDEX this node's index
-export HCCL_IF_IP=${POD_IP:?this node's address}
-export GLOO_SOCKET_IFNAME=eth0
-export TP_SOCKET_IFNAME=eth0
-export HCCL_SOCKET_IFNAME=eth0
-export HCCL_BUFFSIZE=1024
-export OMP_PROC_BIND=false
-export LWS_GROUP_SIZE=2 LWS_LEADER_ADDRESS=${LWS_LEADER_ADDRESS:?node 0 address} LWS_WORKER_INDEX=${LWS_WORKER_INDEX:-0}
-vllm serve deepseek-ai/DeepSeek-R1 \
-  --port 8000 \
-  --tensor-parallel-size 8 \
-  --data-parallel-size 2 \
-  --enable-expert-parallel \
-  --quantization ascend \
-  --max-model-len 8192 \
-  --gpu-memory-utilization 0.9 \
-  --max-num-seqs 256 \
-  --max-num-batched-tokens 2048 \
-  --kv-transfer-config '{"kv_connector":"MooncakeConnectorV1","kv_connector_extra_config":{"decode":{"dp_size":16,"tp_size":1},"prefill":{"dp_size":2,"tp_size":8}},"kv_port":"30000","kv_role":"kv_producer"}' \
-  --data-parallel-size-local 1 \
-  --data-parallel-address "${LWS_LEADER_ADDRESS}" \
-  --data-parallel-rpc-port 13345 \
-  --headless \
-  --data-parallel-start-rank "$((LWS_WORKER_INDEX * 1))"
-
-# ---- decode pool "deepseek-r1-decode": 1 instance of tp16 pp1 ep16 dp16 on ascend-910b3 (atlas-800-a2), 16 devices each on 2 nodes; vllm-ascend in quay.io/ascend/vllm-ascend:v0.23.0
-# devices: 8 × huawei.com/Ascend910 per node
-# leader: node 0 of each instance (LWS_GROUP_SIZE=2 nodes)
-export HCCL_IF_IP=${POD_IP:?this node's address}
-export GLOO_SOCKET_IFNAME=eth0
-export TP_SOCKET_IFNAME=eth0
-export HCCL_SOCKET_IFNAME=eth0
-export HCCL_BUFFSIZE=1024
-export OMP_PROC_BIND=false
-export LWS_GROUP_SIZE=2 LWS_LEADER_ADDRESS=${LWS_LEADER_ADDRESS:?node 0 address} LWS_WORKER_INDEX=${LWS_WORKER_INDEX:-0}
-vllm serve deepseek-ai/DeepSeek-R1 \
-  --port 8000 \
-  --tensor-parallel-size 1 \
-  --data-parallel-size 16 \
-  --enable-expert-parallel \
-  --quantization ascend \
-  --max-model-len 8192 \
-  --gpu-memory-utilization 0.9 \
-  --max-num-seqs 256 \
-  --max-num-batched-tokens 2048 \
-  --kv-transfer-config '{"kv_connector":"MooncakeConnectorV1","kv_connector_extra_config":{"decode":{"dp_size":16,"tp_size":1},"prefill":{"dp_size":2,"tp_size":8}},"kv_port":"30100","kv_role":"kv_consumer"}' \
-  --data-parallel-size-local 8 \
-  --data-parallel-address "${LWS_LEADER_ADDRESS}" \
-  --data-parallel-rpc-port 13345
-# workers: nodes 1.. of each instance; LWS_LEADER_ADDRESS is node 0's address, LWS_WORKER_INDEX this node's index
-export HCCL_IF_IP=${POD_IP:?this node's address}
-export GLOO_SOCKET_IFNAME=eth0
-export TP_SOCKET_IFNAME=eth0
-export HCCL_SOCKET_IFNAME=eth0
-export HCCL_BUFFSIZE=1024
-export OMP_PROC_BIND=false
-export LWS_GROUP_SIZE=2 LWS_LEADER_ADDRESS=${LWS_LEADER_ADDRESS:?node 0 address} LWS_WORKER_INDEX=${LWS_WORKER_INDEX:-0}
-vllm serve deepseek-ai/DeepSeek-R1 \
-  --port 8000 \
-  --tensor-parallel-size 1 \
-  --data-parallel-size 16 \
-  --enable-expert-parallel \
-  --quantization ascend \
-  --max-model-len 8192 \
-  --gpu-memory-utilization 0.9 \
-  --max-num-seqs 256 \
-  --max-num-batched-tokens 2048 \
-  --kv-transfer-config '{"kv_connector":"MooncakeConnectorV1","kv_connector_extra_config":{"decode":{"dp_size":16,"tp_size":1},"prefill":{"dp_size":2,"tp_size":8}},"kv_port":"30100","kv_role":"kv_consumer"}' \
-  --data-parallel-size-local 8 \
-  --data-parallel-address "${LWS_LEADER_ADDRESS}" \
-  --data-parallel-rpc-port 13345 \
-  --headless \
-  --data-parallel-start-rank "$((LWS_WORKER_INDEX * 8))"
+# decode pool "deepseek-r1-decode": 1 instance of tp16 pp1 ep16 dp16 on ascend-910b3 (atlas-800-a2), 16 devices each on 2 nodes; vllm-ascend in quay.io/ascend/vllm-ascend:v0.23.0; 8 × huawei.com/Ascend910 per node
+# node 0 of each instance of 2 nodes
+decode-leader)
+  export HCCL_IF_IP=${POD_IP:?set it to the address of this node}
+  export GLOO_SOCKET_IFNAME=eth0
+  export TP_SOCKET_IFNAME=eth0
+  export HCCL_SOCKET_IFNAME=eth0
+  export HCCL_BUFFSIZE=1024
+  export OMP_PROC_BIND=false
+  export LWS_GROUP_SIZE=2 LWS_LEADER_ADDRESS="${LWS_LEADER_ADDRESS:?set it to the address of node 0}" LWS_WORKER_INDEX="${LWS_WORKER_INDEX:-0}"
+  exec vllm serve deepseek-ai/DeepSeek-R1 \
+    --port 8000 \
+    --tensor-parallel-size 1 \
+    --data-parallel-size 16 \
+    --enable-expert-parallel \
+    --quantization ascend \
+    --max-model-len 8192 \
+    --gpu-memory-utilization 0.9 \
+    --max-num-seqs 256 \
+    --max-num-batched-tokens 2048 \
+    --kv-transfer-config '{"kv_connector":"MooncakeConnectorV1","kv_connector_extra_config":{"decode":{"dp_size":16,"tp_size":1},"prefill":{"dp_size":2,"tp_size":8}},"kv_port":"30100","kv_role":"kv_consumer"}' \
+    --data-parallel-size-local 8 \
+    --data-parallel-address "${LWS_LEADER_ADDRESS}" \
+    --data-parallel-rpc-port 13345
+  ;;
+# nodes 1.. of each instance: LWS_LEADER_ADDRESS is node 0's address, LWS_WORKER_INDEX this node's index
+decode-worker)
+  export HCCL_IF_IP=${POD_IP:?set it to the address of this node}
+  export GLOO_SOCKET_IFNAME=eth0
+  export TP_SOCKET_IFNAME=eth0
+  export HCCL_SOCKET_IFNAME=eth0
+  export HCCL_BUFFSIZE=1024
+  export OMP_PROC_BIND=false
+  export LWS_GROUP_SIZE=2 LWS_LEADER_ADDRESS="${LWS_LEADER_ADDRESS:?set it to the address of node 0}" LWS_WORKER_INDEX="${LWS_WORKER_INDEX:-0}"
+  exec vllm serve deepseek-ai/DeepSeek-R1 \
+    --port 8000 \
+    --tensor-parallel-size 1 \
+    --data-parallel-size 16 \
+    --enable-expert-parallel \
+    --quantization ascend \
+    --max-model-len 8192 \
+    --gpu-memory-utilization 0.9 \
+    --max-num-seqs 256 \
+    --max-num-batched-tokens 2048 \
+    --kv-transfer-config '{"kv_connector":"MooncakeConnectorV1","kv_connector_extra_config":{"decode":{"dp_size":16,"tp_size":1},"prefill":{"dp_size":2,"tp_size":8}},"kv_port":"30100","kv_role":"kv_consumer"}' \
+    --data-parallel-size-local 8 \
+    --data-parallel-address "${LWS_LEADER_ADDRESS}" \
+    --data-parallel-rpc-port 13345 \
+    --headless \
+    --data-parallel-start-rank "$((LWS_WORKER_INDEX * 8))"
+  ;;
+*)
+  echo "usage: $0 prefill-leader|prefill-worker|decode-leader|decode-worker" >&2
+  exit 2
+  ;;
+esac

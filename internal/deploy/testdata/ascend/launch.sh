@@ -5,52 +5,60 @@
 # PLACEHOLDER: TP_SOCKET_IFNAME=eth0: set it to the pod network interface of your nodes
 # PLACEHOLDER: HCCL_SOCKET_IFNAME=eth0: set it to the pod network interface of your nodes
 # note: serve pool, int8 weights: serve a ModelSlim W8A8 checkpoint of the model (vllm-ascend --quantization ascend)
-# Each section runs on the nodes of one instance; it is not one script to run on one machine.
-exit 0 # remove once you have chosen the section for this node
-
-# ---- serve pool "deepseek-r1": 1 instance of tp32 pp1 ep32 dp32 on ascend-910c (atlas-800-a3), 32 devices each on 2 nodes; vllm-ascend in quay.io/ascend/vllm-ascend:v0.23.0-a3
-# devices: 16 × huawei.com/Ascend910 per node
-# leader: node 0 of each instance (LWS_GROUP_SIZE=2 nodes)
-export HCCL_IF_IP=${POD_IP:?this node's address}
-export GLOO_SOCKET_IFNAME=eth0
-export TP_SOCKET_IFNAME=eth0
-export HCCL_SOCKET_IFNAME=eth0
-export HCCL_BUFFSIZE=1024
-export OMP_PROC_BIND=false
-export LWS_GROUP_SIZE=2 LWS_LEADER_ADDRESS=${LWS_LEADER_ADDRESS:?node 0 address} LWS_WORKER_INDEX=${LWS_WORKER_INDEX:-0}
-vllm serve deepseek-ai/DeepSeek-R1 \
-  --port 8000 \
-  --tensor-parallel-size 1 \
-  --data-parallel-size 32 \
-  --enable-expert-parallel \
-  --quantization ascend \
-  --max-model-len 8192 \
-  --gpu-memory-utilization 0.9 \
-  --max-num-seqs 256 \
-  --max-num-batched-tokens 2048 \
-  --data-parallel-size-local 16 \
-  --data-parallel-address "${LWS_LEADER_ADDRESS}" \
-  --data-parallel-rpc-port 13345
-# workers: nodes 1.. of each instance; LWS_LEADER_ADDRESS is node 0's address, LWS_WORKER_INDEX this node's index
-export HCCL_IF_IP=${POD_IP:?this node's address}
-export GLOO_SOCKET_IFNAME=eth0
-export TP_SOCKET_IFNAME=eth0
-export HCCL_SOCKET_IFNAME=eth0
-export HCCL_BUFFSIZE=1024
-export OMP_PROC_BIND=false
-export LWS_GROUP_SIZE=2 LWS_LEADER_ADDRESS=${LWS_LEADER_ADDRESS:?node 0 address} LWS_WORKER_INDEX=${LWS_WORKER_INDEX:-0}
-vllm serve deepseek-ai/DeepSeek-R1 \
-  --port 8000 \
-  --tensor-parallel-size 1 \
-  --data-parallel-size 32 \
-  --enable-expert-parallel \
-  --quantization ascend \
-  --max-model-len 8192 \
-  --gpu-memory-utilization 0.9 \
-  --max-num-seqs 256 \
-  --max-num-batched-tokens 2048 \
-  --data-parallel-size-local 16 \
-  --data-parallel-address "${LWS_LEADER_ADDRESS}" \
-  --data-parallel-rpc-port 13345 \
-  --headless \
-  --data-parallel-start-rank "$((LWS_WORKER_INDEX * 16))"
+# Run it on every node of every instance with that node's role: launch.sh ROLE
+set -euo pipefail
+case "${1:-}" in
+# serve pool "deepseek-r1": 1 instance of tp32 pp1 ep32 dp32 on ascend-910c (atlas-800-a3), 32 devices each on 2 nodes; vllm-ascend in quay.io/ascend/vllm-ascend:v0.23.0-a3; 16 × huawei.com/Ascend910 per node
+# node 0 of each instance of 2 nodes
+serve-leader)
+  export HCCL_IF_IP=${POD_IP:?set it to the address of this node}
+  export GLOO_SOCKET_IFNAME=eth0
+  export TP_SOCKET_IFNAME=eth0
+  export HCCL_SOCKET_IFNAME=eth0
+  export HCCL_BUFFSIZE=1024
+  export OMP_PROC_BIND=false
+  export LWS_GROUP_SIZE=2 LWS_LEADER_ADDRESS="${LWS_LEADER_ADDRESS:?set it to the address of node 0}" LWS_WORKER_INDEX="${LWS_WORKER_INDEX:-0}"
+  exec vllm serve deepseek-ai/DeepSeek-R1 \
+    --port 8000 \
+    --tensor-parallel-size 1 \
+    --data-parallel-size 32 \
+    --enable-expert-parallel \
+    --quantization ascend \
+    --max-model-len 8192 \
+    --gpu-memory-utilization 0.9 \
+    --max-num-seqs 256 \
+    --max-num-batched-tokens 2048 \
+    --data-parallel-size-local 16 \
+    --data-parallel-address "${LWS_LEADER_ADDRESS}" \
+    --data-parallel-rpc-port 13345
+  ;;
+# nodes 1.. of each instance: LWS_LEADER_ADDRESS is node 0's address, LWS_WORKER_INDEX this node's index
+serve-worker)
+  export HCCL_IF_IP=${POD_IP:?set it to the address of this node}
+  export GLOO_SOCKET_IFNAME=eth0
+  export TP_SOCKET_IFNAME=eth0
+  export HCCL_SOCKET_IFNAME=eth0
+  export HCCL_BUFFSIZE=1024
+  export OMP_PROC_BIND=false
+  export LWS_GROUP_SIZE=2 LWS_LEADER_ADDRESS="${LWS_LEADER_ADDRESS:?set it to the address of node 0}" LWS_WORKER_INDEX="${LWS_WORKER_INDEX:-0}"
+  exec vllm serve deepseek-ai/DeepSeek-R1 \
+    --port 8000 \
+    --tensor-parallel-size 1 \
+    --data-parallel-size 32 \
+    --enable-expert-parallel \
+    --quantization ascend \
+    --max-model-len 8192 \
+    --gpu-memory-utilization 0.9 \
+    --max-num-seqs 256 \
+    --max-num-batched-tokens 2048 \
+    --data-parallel-size-local 16 \
+    --data-parallel-address "${LWS_LEADER_ADDRESS}" \
+    --data-parallel-rpc-port 13345 \
+    --headless \
+    --data-parallel-start-rank "$((LWS_WORKER_INDEX * 16))"
+  ;;
+*)
+  echo "usage: $0 serve-leader|serve-worker" >&2
+  exit 2
+  ;;
+esac

@@ -4,17 +4,23 @@
 # PLACEHOLDER: image: REPLACE-ME/cambricon-pytorch-vllm-mlu:unknown-tag (Cambricon ships its PyTorch container as a tarball on request; load it and push it to your registry)
 # PLACEHOLDER: node label Model=REPLACE-ME_mlu590: set it to your mlu590 nodes' value (kubectl get nodes -L Model)
 # note: serve pool, int8 weights: serve a SmoothQuant W8A8 checkpoint of the model
-# Each section runs on the nodes of one instance; it is not one script to run on one machine.
-exit 0 # remove once you have chosen the section for this node
-
-# ---- serve pool "qwen3-32b": 2 instances of tp4 pp1 ep1 dp1 on mlu590 (mlu590-server-8), 4 devices each on 1 node; vllm-mlu in REPLACE-ME/cambricon-pytorch-vllm-mlu:unknown-tag (Cambricon ships its PyTorch container as a tarball on request; load it and push it to your registry)
-# devices: 4 × cambricon.com/mlu per node
-source /torch/venv3/pytorch_infer/bin/activate
-vllm serve Qwen/Qwen3-32B \
-  --port 8000 \
-  --tensor-parallel-size 4 \
-  --quantization smoothquant \
-  --max-model-len 8192 \
-  --gpu-memory-utilization 0.9 \
-  --max-num-seqs 1024 \
-  --max-num-batched-tokens 8192
+# Run it on every node of every instance with that node's role: launch.sh ROLE
+set -euo pipefail
+case "${1:-}" in
+# serve pool "qwen3-32b": 2 instances of tp4 pp1 ep1 dp1 on mlu590 (mlu590-server-8), 4 devices each on 1 node; vllm-mlu in REPLACE-ME/cambricon-pytorch-vllm-mlu:unknown-tag (Cambricon ships its PyTorch container as a tarball on request; load it and push it to your registry); 4 × cambricon.com/mlu per node
+serve)
+  source /torch/venv3/pytorch_infer/bin/activate
+  exec vllm serve Qwen/Qwen3-32B \
+    --port 8000 \
+    --tensor-parallel-size 4 \
+    --quantization smoothquant \
+    --max-model-len 8192 \
+    --gpu-memory-utilization 0.9 \
+    --max-num-seqs 1024 \
+    --max-num-batched-tokens 8192
+  ;;
+*)
+  echo "usage: $0 serve" >&2
+  exit 2
+  ;;
+esac

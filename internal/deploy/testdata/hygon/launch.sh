@@ -4,24 +4,32 @@
 # PLACEHOLDER: image: harbor.sourcefind.cn:5443/dcu/admin/base/vllm:REPLACE-ME (0.9.2-ubuntu22.04-dtk25.04.2-...; full tag not recorded)
 # note: hygon publishes no chip-model node label; the device resource alone selects its nodes
 # note: vLLM (Hygon DTK) documents no multi-node recipe here; these Ray lines follow vLLM's LWS recipe
-# Each section runs on the nodes of one instance; it is not one script to run on one machine.
-exit 0 # remove once you have chosen the section for this node
-
-# ---- serve pool "llama-3-1-405b-instruct": 1 instance of tp8 pp2 ep1 dp1 on k100-ai (hygon-server-8), 16 devices each on 2 nodes; vLLM (Hygon DTK) in harbor.sourcefind.cn:5443/dcu/admin/base/vllm:REPLACE-ME (0.9.2-ubuntu22.04-dtk25.04.2-...; full tag not recorded)
-# devices: 8 × hygon.com/dcu per node
-# leader: node 0 of each instance (LWS_GROUP_SIZE=2 nodes)
-export LWS_GROUP_SIZE=2 LWS_LEADER_ADDRESS=${LWS_LEADER_ADDRESS:?node 0 address} LWS_WORKER_INDEX=${LWS_WORKER_INDEX:-0}
-ray start --head --port=6379
-until [ "$(python3 -c 'import ray; ray.init(address="auto"); print(sum(n["Alive"] for n in ray.nodes()))' 2>/dev/null)" = "${LWS_GROUP_SIZE}" ]; do sleep 5; done
-vllm serve meta-llama/Llama-3.1-405B-Instruct \
-  --port 8000 \
-  --tensor-parallel-size 8 \
-  --pipeline-parallel-size 2 \
-  --max-model-len 8192 \
-  --gpu-memory-utilization 0.9 \
-  --max-num-seqs 256 \
-  --max-num-batched-tokens 2048 \
-  --distributed-executor-backend ray
-# workers: nodes 1.. of each instance; LWS_LEADER_ADDRESS is node 0's address, LWS_WORKER_INDEX this node's index
-export LWS_GROUP_SIZE=2 LWS_LEADER_ADDRESS=${LWS_LEADER_ADDRESS:?node 0 address} LWS_WORKER_INDEX=${LWS_WORKER_INDEX:-0}
-until ray start --address="${LWS_LEADER_ADDRESS}:6379" --block; do sleep 5; done
+# Run it on every node of every instance with that node's role: launch.sh ROLE
+set -euo pipefail
+case "${1:-}" in
+# serve pool "llama-3-1-405b-instruct": 1 instance of tp8 pp2 ep1 dp1 on k100-ai (hygon-server-8), 16 devices each on 2 nodes; vLLM (Hygon DTK) in harbor.sourcefind.cn:5443/dcu/admin/base/vllm:REPLACE-ME (0.9.2-ubuntu22.04-dtk25.04.2-...; full tag not recorded); 8 × hygon.com/dcu per node
+# node 0 of each instance of 2 nodes
+serve-leader)
+  export LWS_GROUP_SIZE=2 LWS_LEADER_ADDRESS="${LWS_LEADER_ADDRESS:?set it to the address of node 0}" LWS_WORKER_INDEX="${LWS_WORKER_INDEX:-0}"
+  ray start --head --port=6379
+  until [ "$(python3 -c 'import ray; ray.init(address="auto"); print(sum(n["Alive"] for n in ray.nodes()))' 2>/dev/null)" = "${LWS_GROUP_SIZE}" ]; do sleep 5; done
+  exec vllm serve meta-llama/Llama-3.1-405B-Instruct \
+    --port 8000 \
+    --tensor-parallel-size 8 \
+    --pipeline-parallel-size 2 \
+    --max-model-len 8192 \
+    --gpu-memory-utilization 0.9 \
+    --max-num-seqs 256 \
+    --max-num-batched-tokens 2048 \
+    --distributed-executor-backend ray
+  ;;
+# nodes 1.. of each instance: LWS_LEADER_ADDRESS is node 0's address, LWS_WORKER_INDEX this node's index
+serve-worker)
+  export LWS_GROUP_SIZE=2 LWS_LEADER_ADDRESS="${LWS_LEADER_ADDRESS:?set it to the address of node 0}" LWS_WORKER_INDEX="${LWS_WORKER_INDEX:-0}"
+  until ray start --address="${LWS_LEADER_ADDRESS}:6379" --block; do sleep 5; done
+  ;;
+*)
+  echo "usage: $0 serve-leader|serve-worker" >&2
+  exit 2
+  ;;
+esac
