@@ -27,7 +27,7 @@ type Options struct {
 	// Model is the checkpoint the engine loads (a Hugging Face repo id).
 	Model string
 	// Engine is the engine the plan modelled: "vllm" (each vendor's vLLM
-	// build) is the only one emitted.
+	// build) or "mindie" (Ascend, one node per instance, aggregated).
 	Engine perf.Engine
 	// Row is the plan's row in the plan table (1-based), for the headers.
 	Row int
@@ -170,6 +170,16 @@ func pools(p *plan.Plan, cat *hardware.Catalog, base string) ([]*pool, error) {
 	return []*pool{pre, dec}, nil
 }
 
+// pools are the plan's pools, checked against what the engine's launch
+// can carry.
+func (o *Options) pools(p *plan.Plan, cat *hardware.Catalog) ([]*pool, error) {
+	ps, err := pools(p, cat, o.Name)
+	if err == nil && o.Engine == "mindie" {
+		err = mindieCheck(ps)
+	}
+	return ps, err
+}
+
 var nameRE = regexp.MustCompile(`[^a-z0-9]+`)
 
 // baseName is a DNS-1035 label from the model id: its last path part,
@@ -197,8 +207,9 @@ func (o *Options) check() error {
 	switch o.Engine {
 	case "", "vllm":
 		o.Engine = "vllm"
+	case "mindie":
 	default:
-		return fmt.Errorf("engine %q: only vllm launches are emitted (each vendor's vLLM build); plan with --engine vllm", o.Engine)
+		return fmt.Errorf("engine %q: launches are emitted for vllm (each vendor's vLLM build) and mindie (Ascend); plan with --engine vllm", o.Engine)
 	}
 	if o.Params == nil {
 		o.Params = perf.DefaultParams()

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"os"
 	"os/exec"
@@ -32,42 +33,46 @@ var (
 // cases are one plan per vendor, built by hand (no search runs), with a
 // multi-node instance (LeaderWorkerSet) and disaggregated pools among them.
 var cases = []struct {
-	name  string
-	model string
-	plan  plan.Plan
+	name   string
+	model  string
+	plan   plan.Plan
+	engine perf.Engine
 }{
 	// 8 H200 in one HGX node: one Deployment of 2 replicas, fp8 weights.
 	{"nvidia", "deepseek-ai/DeepSeek-R1", plan.Plan{Chip: "h200-sxm", Vendor: "nvidia", Node: "hgx-h200-8", Serving: "aggregated",
-		Weights: "fp8", KVCache: "bf16", Layout: "tp8 pp1 ep8 dp1", Devices: 8, Replicas: 2, ChipsTotal: 16, Nodes: 2}},
+		Weights: "fp8", KVCache: "bf16", Layout: "tp8 pp1 ep8 dp1", Devices: 8, Replicas: 2, ChipsTotal: 16, Nodes: 2}, ""},
 	// Four MI300X per instance, three instances.
 	{"amd", "meta-llama/Llama-3.1-70B-Instruct", plan.Plan{Chip: "mi300x", Vendor: "amd", Node: "oam-mi300x-8", Serving: "aggregated",
-		Weights: "bf16", KVCache: "fp8", Layout: "tp4 pp1 ep1 dp1", Devices: 4, Replicas: 3, ChipsTotal: 12, Nodes: 2}},
+		Weights: "bf16", KVCache: "fp8", Layout: "tp4 pp1 ep1 dp1", Devices: 4, Replicas: 3, ChipsTotal: 12, Nodes: 2}, ""},
 	// 910C: 8 packages = 16 NPUs per Atlas 800 A3; tp32 dp32 is 2 nodes,
 	// data parallel across them: a LeaderWorkerSet of size 2.
 	{"ascend", "deepseek-ai/DeepSeek-R1", plan.Plan{Chip: "ascend-910c", Vendor: "huawei", Node: "atlas-800-a3", Serving: "aggregated",
-		Weights: "int8", KVCache: "bf16", Layout: "tp32 pp1 ep32 dp32", Devices: 32, Replicas: 1, ChipsTotal: 16, Nodes: 2}},
+		Weights: "int8", KVCache: "bf16", Layout: "tp32 pp1 ep32 dp32", Devices: 32, Replicas: 1, ChipsTotal: 16, Nodes: 2}, ""},
 	{"cambricon", "Qwen/Qwen3-32B", plan.Plan{Chip: "mlu590", Vendor: "cambricon", Node: "mlu590-server-8", Serving: "aggregated",
-		Weights: "int8", KVCache: "bf16", Layout: "tp4 pp1 ep1 dp1", Devices: 4, Replicas: 2, ChipsTotal: 8, Nodes: 1}},
+		Weights: "int8", KVCache: "bf16", Layout: "tp4 pp1 ep1 dp1", Devices: 4, Replicas: 2, ChipsTotal: 8, Nodes: 1}, ""},
 	{"kunlunxin", "Qwen/Qwen3-32B", plan.Plan{Chip: "p800", Vendor: "kunlunxin", Node: "p800-server-8", Serving: "aggregated",
-		Weights: "bf16", KVCache: "bf16", Layout: "tp8 pp1 ep1 dp1", Devices: 8, Replicas: 1, ChipsTotal: 8, Nodes: 1}},
+		Weights: "bf16", KVCache: "bf16", Layout: "tp8 pp1 ep1 dp1", Devices: 8, Replicas: 1, ChipsTotal: 8, Nodes: 1}, ""},
 	// tp8 pp2 on 8-card servers: the pipeline crosses nodes, so Ray.
 	{"hygon", "meta-llama/Llama-3.1-405B-Instruct", plan.Plan{Chip: "k100-ai", Vendor: "hygon", Node: "hygon-server-8", Serving: "aggregated",
-		Weights: "bf16", KVCache: "bf16", Layout: "tp8 pp2 ep1 dp1", Devices: 16, Replicas: 1, ChipsTotal: 16, Nodes: 2}},
+		Weights: "bf16", KVCache: "bf16", Layout: "tp8 pp2 ep1 dp1", Devices: 16, Replicas: 1, ChipsTotal: 16, Nodes: 2}, ""},
 	// H20 prefill pool of 3 × tp8 and a decode pool of 2 × tp16 dp16 ep16
 	// (two nodes each): Deployment + LeaderWorkerSet, NixlConnector.
 	{"nvidia-disagg", "deepseek-ai/DeepSeek-R1", plan.Plan{Chip: "h20", Vendor: "nvidia", Node: "hgx-h20-8", Serving: "disaggregated",
 		Weights: "fp8", KVCache: "fp8", Layout: "tp16 pp1 ep16 dp16", Devices: 16, Replicas: 2,
-		PrefillLayout: "tp8 pp1 ep8 dp1", PrefillReplicas: 3, ChipsTotal: 56, Nodes: 7}},
+		PrefillLayout: "tp8 pp1 ep8 dp1", PrefillReplicas: 3, ChipsTotal: 56, Nodes: 7}, ""},
 	// Ascend P/D with MooncakeConnectorV1 producer and consumer roles.
 	{"ascend-disagg", "deepseek-ai/DeepSeek-R1", plan.Plan{Chip: "ascend-910b3", Vendor: "huawei", Node: "atlas-800-a2", Serving: "disaggregated",
 		Weights: "int8", KVCache: "bf16", Layout: "tp16 pp1 ep16 dp16", Devices: 16, Replicas: 1,
-		PrefillLayout: "tp16 pp1 ep16 dp2", PrefillReplicas: 2, ChipsTotal: 48, Nodes: 6}},
+		PrefillLayout: "tp16 pp1 ep16 dp2", PrefillReplicas: 2, ChipsTotal: 48, Nodes: 6}, ""},
+	// MindIE on one Atlas 800 A2 node: config.json in a ConfigMap.
+	{"ascend-mindie", "Qwen/Qwen3-32B", plan.Plan{Chip: "ascend-910b2", Vendor: "huawei", Node: "atlas-800-a2", Serving: "aggregated",
+		Weights: "int8", KVCache: "bf16", Layout: "tp4 pp1 ep1 dp1", Devices: 4, Replicas: 2, ChipsTotal: 8, Nodes: 1}, "mindie"},
 }
 
 func emitCase(t *testing.T, i int) []File {
 	t.Helper()
 	c := cases[i]
-	o := Options{Model: c.model, Row: 1, MaxModelLen: MaxModelLen(1155, 211), ModelCacheGiB: 1500, Params: params()}
+	o := Options{Model: c.model, Engine: c.engine, Row: 1, MaxModelLen: MaxModelLen(1155, 211), ModelCacheGiB: 1500, Params: params()}
 	k, err := Kubernetes(&c.plan, catalog(), o)
 	if err != nil {
 		t.Fatalf("%s: Kubernetes: %v", c.name, err)
@@ -190,6 +195,13 @@ func TestDecode(t *testing.T) {
 				case "PersistentVolumeClaim":
 					var p corev1.PersistentVolumeClaim
 					strict(&p)
+				case "ConfigMap":
+					var cm corev1.ConfigMap
+					strict(&cm)
+					var cfg map[string]any
+					if err := json.Unmarshal([]byte(cm.Data["config.json"]), &cfg); err != nil || cfg["BackendConfig"] == nil {
+						t.Errorf("%s: config.json is not MindIE's config (%v)", f.Name, err)
+					}
 				default:
 					t.Errorf("%s: unexpected kind %q", f.Name, tm.Kind)
 				}
@@ -333,6 +345,10 @@ func TestErrors(t *testing.T) {
 		{"unknown chip", func(p *plan.Plan, o *Options) { p.Chip = "x999" }, "x999"},
 		// 12 devices do not fill whole 8-GPU nodes.
 		{"partial node", func(p *plan.Plan, o *Options) { p.Layout = "tp4 pp3 ep1 dp1" }, "do not fill whole"},
+		{"mindie on nvidia", func(p *plan.Plan, o *Options) { o.Engine = "mindie" }, "MindIE serves Ascend only"},
+		{"mindie across nodes", func(p *plan.Plan, o *Options) {
+			o.Engine, p.Chip, p.Node, p.Layout = "mindie", "ascend-910b2", "atlas-800-a2", "tp16 pp1 ep1 dp1"
+		}, "needs a rank table"},
 	} {
 		pc, o := p, Options{Model: "m/x", Params: params()}
 		tc.edit(&pc, &o)

@@ -215,3 +215,11 @@ func (s *stack) quantization(weights string) (flags []string, note string, place
 	}
 	return nil, "REPLACE-ME: no " + weights + " weight flag is documented for " + s.engine, true
 }
+
+// engineName names the engine a launch runs.
+func (s *stack) engineName(o *Options) string {
+	if o.Engine == "mindie" {
+		return "MindIE (mindieservice_daemon, config.json)"
+	}
+	return s.engine + " (vLLM flags: vllm/engine/arg_utils.py)"
+}
