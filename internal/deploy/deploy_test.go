@@ -64,6 +64,11 @@ var cases = []struct {
 	{"ascend-disagg", "deepseek-ai/DeepSeek-R1", plan.Plan{Chip: "ascend-910b3", Vendor: "huawei", Node: "atlas-800-a2", Serving: "disaggregated",
 		Weights: "int8", KVCache: "bf16", Layout: "tp16 pp1 ep16 dp16", Devices: 16, Replicas: 1,
 		PrefillLayout: "tp16 pp1 ep16 dp2", PrefillReplicas: 2, ChipsTotal: 48, Nodes: 6}, ""},
+	// Prefill on 910B3, decode on 910B4 (a cross-chip plan): each pool on
+	// its own chip's nodes and image.
+	{"ascend-cross", "deepseek-ai/DeepSeek-R1", plan.Plan{Chip: "ascend-910b4", Vendor: "huawei", Node: "atlas-800-a2", Serving: "disaggregated",
+		Weights: "int8", KVCache: "bf16", Layout: "tp64 pp1 ep64 dp64", Devices: 64, Replicas: 1, PrefillChip: "ascend-910b3", PrefillWeights: "int8",
+		PrefillLayout: "tp16 pp1 ep16 dp16", PrefillReplicas: 1, ChipsTotal: 80, Nodes: 10}, ""},
 	// MindIE on one Atlas 800 A2 node: config.json in a ConfigMap.
 	{"ascend-mindie", "Qwen/Qwen3-32B", plan.Plan{Chip: "ascend-910b2", Vendor: "huawei", Node: "atlas-800-a2", Serving: "aggregated",
 		Weights: "int8", KVCache: "bf16", Layout: "tp4 pp1 ep1 dp1", Devices: 4, Replicas: 2, ChipsTotal: 8, Nodes: 1}, "mindie"},

@@ -165,12 +165,19 @@ func (s *stack) nodeLabels(c *hardware.Chip, node *hardware.Node) []label {
 			return []label{{key: "amd.com/gpu.product-name", value: v}}
 		}
 		return []label{unknown("amd.com/gpu.product-name")}
-	case "huawei": // MindCluster node labels (ascend-device-plugin deploy yamls)
+	case "huawei":
+		// MindCluster node labels: accelerator (ascend-device-plugin deploy
+		// yamls), accelerator-type, and the chip name (its ChipNameLabel),
+		// with values as published manifests use them.
+		a910 := label{key: "accelerator", value: "huawei-Ascend910"}
 		switch {
-		case strings.HasPrefix(c.ID, "ascend-910") && node != nil && node.ID == "atlas-800-a2":
-			return []label{{key: "accelerator", value: "huawei-Ascend910"}, {key: "accelerator-type", value: "module-910b-8"}}
+		case strings.HasPrefix(c.ID, "ascend-910b") && node != nil && node.ID == "atlas-800-a2":
+			return []label{a910, {key: "accelerator-type", value: "module-910b-8"},
+				{key: "node.kubernetes.io/npu.chip.name", value: strings.ToUpper(strings.TrimPrefix(c.ID, "ascend-"))}}
+		case c.ID == "ascend-910c" && node != nil && node.ID == "atlas-800-a3":
+			return []label{a910, {key: "accelerator-type", value: "module-a3-16"}}
 		case strings.HasPrefix(c.ID, "ascend-910"):
-			return []label{{key: "accelerator", value: "huawei-Ascend910"}}
+			return []label{a910}
 		case c.ID == "ascend-310p":
 			return []label{{key: "accelerator", value: "huawei-Ascend310P"}}
 		}
