@@ -27,7 +27,8 @@ type Options struct {
 	// Model is the checkpoint the engine loads (a Hugging Face repo id).
 	Model string
 	// Engine is the engine the plan modelled: "vllm" (each vendor's vLLM
-	// build) or "mindie" (Ascend, one node per instance, aggregated).
+	// build), "sglang" (NVIDIA, AMD, Ascend) or "mindie" (Ascend, one node
+	// per instance, aggregated).
 	Engine perf.Engine
 	// Row is the plan's row in the plan table (1-based), for the headers.
 	Row int
@@ -177,6 +178,9 @@ func (o *Options) pools(p *plan.Plan, cat *hardware.Catalog) ([]*pool, error) {
 	if err == nil && o.Engine == "mindie" {
 		err = mindieCheck(ps)
 	}
+	if err == nil && o.Engine == "sglang" {
+		err = sglangCheck(ps)
+	}
 	return ps, err
 }
 
@@ -207,9 +211,9 @@ func (o *Options) check() error {
 	switch o.Engine {
 	case "", "vllm":
 		o.Engine = "vllm"
-	case "mindie":
+	case "mindie", "sglang":
 	default:
-		return fmt.Errorf("engine %q: launches are emitted for vllm (each vendor's vLLM build) and mindie (Ascend); plan with --engine vllm", o.Engine)
+		return fmt.Errorf("engine %q: launches are emitted for vllm (each vendor's vLLM build), sglang (NVIDIA, AMD, Ascend) and mindie (Ascend); plan with --engine vllm", o.Engine)
 	}
 	if o.Params == nil {
 		o.Params = perf.DefaultParams()

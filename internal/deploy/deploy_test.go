@@ -69,6 +69,13 @@ var cases = []struct {
 	{"ascend-cross", "deepseek-ai/DeepSeek-R1", plan.Plan{Chip: "ascend-910b4", Vendor: "huawei", Node: "atlas-800-a2", Serving: "disaggregated",
 		Weights: "int8", KVCache: "bf16", Layout: "tp64 pp1 ep64 dp64", Devices: 64, Replicas: 1, PrefillChip: "ascend-910b3", PrefillWeights: "int8",
 		PrefillLayout: "tp16 pp1 ep16 dp16", PrefillReplicas: 1, ChipsTotal: 80, Nodes: 10}, ""},
+	// SGLang: 16 H100 across two nodes with DP attention (--nnodes), and a
+	// disaggregated 910C plan (--disaggregation-mode, the ascend backend).
+	{"nvidia-sglang", "deepseek-ai/DeepSeek-R1", plan.Plan{Chip: "h100-sxm", Vendor: "nvidia", Node: "hgx-h100-8", Serving: "aggregated",
+		Weights: "fp8", KVCache: "fp8", Layout: "tp16 pp1 ep16 dp16", Devices: 16, Replicas: 1, ChipsTotal: 16, Nodes: 2}, "sglang"},
+	{"ascend-sglang-disagg", "deepseek-ai/DeepSeek-R1", plan.Plan{Chip: "ascend-910c", Vendor: "huawei", Node: "atlas-800-a3", Serving: "disaggregated",
+		Weights: "int8", KVCache: "bf16", Layout: "tp32 pp1 ep32 dp32", Devices: 32, Replicas: 1,
+		PrefillLayout: "tp16 pp1 ep16 dp1", PrefillReplicas: 2, ChipsTotal: 32, Nodes: 4}, "sglang"},
 	// MindIE on one Atlas 800 A2 node: config.json in a ConfigMap.
 	{"ascend-mindie", "Qwen/Qwen3-32B", plan.Plan{Chip: "ascend-910b2", Vendor: "huawei", Node: "atlas-800-a2", Serving: "aggregated",
 		Weights: "int8", KVCache: "bf16", Layout: "tp4 pp1 ep1 dp1", Devices: 4, Replicas: 2, ChipsTotal: 8, Nodes: 1}, "mindie"},
@@ -278,6 +285,13 @@ var (
 		"--max-model-len", "--gpu-memory-utilization", "--max-num-seqs", "--max-num-batched-tokens",
 		"--distributed-executor-backend", "--kv-transfer-config"}
 	rayFlags = []string{"--head", "--port", "--address", "--block"}
+	// sglangFlags are fields of SGLang's ServerArgs
+	// (python/sglang/srt/server_args.py), a field's flag being its name
+	// with dashes.
+	sglangFlags = []string{"--model-path", "--host", "--port", "--tp-size", "--pp-size", "--dp-size", "--enable-dp-attention", "--ep-size",
+		"--device", "--attention-backend", "--dtype", "--quantization", "--kv-cache-dtype", "--context-length", "--mem-fraction-static",
+		"--max-running-requests", "--chunked-prefill-size", "--nnodes", "--node-rank", "--dist-init-addr",
+		"--disaggregation-mode", "--disaggregation-transfer-backend"}
 )
 
 var flagRE = regexp.MustCompile(`(?:^|\s)(--[a-z0-9-]+)`)
@@ -285,11 +299,17 @@ var flagRE = regexp.MustCompile(`(?:^|\s)(--[a-z0-9-]+)`)
 // TestLaunchFlags checks that every flag in every launch line is one the
 // engine (or ray start) defines.
 func TestLaunchFlags(t *testing.T) {
-	allowed := map[string]bool{}
-	for _, f := range append(vllmFlags, rayFlags...) {
-		allowed[f] = true
+	set := func(lists ...[]string) map[string]bool {
+		m := map[string]bool{}
+		for _, l := range lists {
+			for _, f := range l {
+				m[f] = true
+			}
+		}
+		return m
 	}
-	used := map[string]bool{}
+	allowed := map[perf.Engine]map[string]bool{"": set(vllmFlags, rayFlags), "sglang": set(sglangFlags), "mindie": {}}
+	used := map[perf.Engine]map[string]bool{"": {}, "sglang": {}, "mindie": {}}
 	for i, c := range cases {
 		for _, f := range emitCase(t, i) {
 			if f.Name != "launch.sh" {
@@ -300,9 +320,9 @@ func TestLaunchFlags(t *testing.T) {
 					continue
 				}
 				for _, m := range flagRE.FindAllStringSubmatch(line, -1) {
-					used[m[1]] = true
-					if !allowed[m[1]] {
-						t.Errorf("%s: launch flag %s is not a vLLM or ray flag", c.name, m[1])
+					used[c.engine][m[1]] = true
+					if !allowed[c.engine][m[1]] {
+						t.Errorf("%s: launch flag %s is not one of the engine's (%q) flags", c.name, m[1], c.engine)
 					}
 				}
 			}
@@ -312,8 +332,13 @@ func TestLaunchFlags(t *testing.T) {
 	for _, f := range []string{"--tensor-parallel-size", "--pipeline-parallel-size", "--data-parallel-size", "--enable-expert-parallel",
 		"--quantization", "--kv-cache-dtype", "--max-model-len", "--gpu-memory-utilization", "--max-num-seqs", "--max-num-batched-tokens",
 		"--kv-transfer-config", "--headless"} {
-		if !used[f] {
-			t.Errorf("no case emits %s", f)
+		if !used[""][f] {
+			t.Errorf("no vLLM case emits %s", f)
+		}
+	}
+	for _, f := range []string{"--tp-size", "--dp-size", "--ep-size", "--nnodes", "--disaggregation-mode"} {
+		if !used["sglang"][f] {
+			t.Errorf("no SGLang case emits %s", f)
 		}
 	}
 }
@@ -351,6 +376,9 @@ func TestErrors(t *testing.T) {
 		// 12 devices do not fill whole 8-GPU nodes.
 		{"partial node", func(p *plan.Plan, o *Options) { p.Layout = "tp4 pp3 ep1 dp1" }, "do not fill whole"},
 		{"mindie on nvidia", func(p *plan.Plan, o *Options) { o.Engine = "mindie" }, "MindIE serves Ascend only"},
+		{"sglang on kunlunxin", func(p *plan.Plan, o *Options) {
+			o.Engine, p.Chip, p.Node = "sglang", "p800", "p800-server-8"
+		}, "SGLang ships no build"},
 		{"mindie across nodes", func(p *plan.Plan, o *Options) {
 			o.Engine, p.Chip, p.Node, p.Layout = "mindie", "ascend-910b2", "atlas-800-a2", "tp16 pp1 ep1 dp1"
 		}, "needs a rank table"},

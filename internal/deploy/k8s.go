@@ -155,14 +155,14 @@ func (o *Options) service(pl *pool) *corev1.Service {
 // devices, shared memory, the model cache and the vendor's host mounts.
 func (o *Options) podTemplate(pl *pool, labels map[string]string, c command, serves bool) corev1.PodTemplateSpec {
 	s := pl.stack
-	img, _ := s.image(pl.chip)
+	img, _ := o.image(pl)
 	res, _ := s.resource(pl.chip)
 	devs := min(pl.layout.devices(), pl.perNode)
 	ctr := corev1.Container{
 		Name:            "engine",
 		Image:           img,
 		ImagePullPolicy: corev1.PullIfNotPresent,
-		Env:             podEnv(pl),
+		Env:             o.podEnv(pl),
 		Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{
 			corev1.ResourceName(res): *resource.NewQuantity(int64(devs), resource.DecimalSI),
 		}},
@@ -172,7 +172,7 @@ func (o *Options) podTemplate(pl *pool, labels map[string]string, c command, ser
 		ctr.Command = []string{"/bin/bash", "-c"}
 		ctr.Args = []string{c.script()}
 	} else {
-		n := min(len(s.serve), len(c.argv))
+		n := min(c.exe, len(c.argv))
 		ctr.Command, ctr.Args = c.argv[:n], c.argv[n:]
 	}
 	if serves {
@@ -211,15 +211,11 @@ func (o *Options) podTemplate(pl *pool, labels map[string]string, c command, ser
 // podEnv is the container's environment: the Hugging Face token from a
 // Secret (optional, for gated models), the stack's variables, and its
 // multi-node ones when an instance spans nodes.
-func podEnv(pl *pool) []corev1.EnvVar {
+func (o *Options) podEnv(pl *pool) []corev1.EnvVar {
 	optional := true
 	env := []corev1.EnvVar{{Name: "HF_TOKEN", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
 		LocalObjectReference: corev1.LocalObjectReference{Name: "hf-token"}, Key: "token", Optional: &optional}}}}
-	vars := pl.stack.env
-	if pl.nodes > 1 {
-		vars = append(append([]envVar(nil), vars...), pl.stack.multiNodeEnv...)
-	}
-	for _, e := range vars {
+	for _, e := range o.envVars(pl) {
 		if e.fromPodIP {
 			env = append(env, corev1.EnvVar{Name: e.name, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "status.podIP"}}})
 			continue

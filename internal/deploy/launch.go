@@ -37,6 +37,7 @@ const (
 type command struct {
 	pre  []string // shell lines before the server
 	argv []string // the server; empty for a Ray worker, which only joins
+	exe  int      // how many of argv name the program (the rest are its arguments)
 }
 
 // shell says the command needs a shell (a prelude, expansions, Ray).
@@ -165,21 +166,25 @@ func kvTransfer(pl *pool) (string, []note) {
 
 // commands are the starts of a pool's pods: one, or a leader and a worker.
 func (o *Options) commands(pl *pool) (map[string]command, []note) {
+	if o.Engine == "sglang" {
+		return o.sglangCommands(pl)
+	}
 	argv, notes := o.engineArgs(pl)
 	s := pl.stack
+	exe := len(s.serve)
 	var pre []string
 	if s.prelude != "" {
 		pre = append(pre, s.prelude)
 	}
 	switch pl.mode() {
 	case modeSingle:
-		return map[string]command{roleSingle: {pre: pre, argv: argv}}, notes
+		return map[string]command{roleSingle: {pre: pre, argv: argv, exe: exe}}, notes
 	case modeDP:
 		local := pl.layout.DP / pl.nodes
 		common := append(append([]string(nil), argv...), "--data-parallel-size-local", strconv.Itoa(local),
 			"--data-parallel-address", "${LWS_LEADER_ADDRESS}", "--data-parallel-rpc-port", strconv.Itoa(dpRPCPort))
 		worker := append(append([]string(nil), common...), "--headless", "--data-parallel-start-rank", fmt.Sprintf("$((LWS_WORKER_INDEX * %d))", local))
-		return map[string]command{roleLeader: {pre: pre, argv: common}, roleWorker: {pre: pre, argv: worker}}, notes
+		return map[string]command{roleLeader: {pre: pre, argv: common, exe: exe}, roleWorker: {pre: pre, argv: worker, exe: exe}}, notes
 	}
 	argv = append(argv, "--distributed-executor-backend", "ray")
 	if pl.layout.DP > 1 {
@@ -193,7 +198,7 @@ func (o *Options) commands(pl *pool) (map[string]command, []note) {
 	if s.vendor != "nvidia" && s.vendor != "amd" {
 		notes = append(notes, note{text: s.engine + " documents no multi-node recipe here; these Ray lines follow vLLM's LWS recipe"})
 	}
-	return map[string]command{roleLeader: {pre: leader, argv: argv}, roleWorker: {pre: worker}}, notes
+	return map[string]command{roleLeader: {pre: leader, argv: argv, exe: exe}, roleWorker: {pre: worker}}, notes
 }
 
 var plainArg = regexp.MustCompile(`^[A-Za-z0-9_./:=,@%+-]+$`)
@@ -219,7 +224,7 @@ func shellJoin(argv []string) string {
 // resource and node labels, and what its launch needs.
 func (o *Options) poolNotes(pl *pool) []note {
 	var notes []note
-	if img, ph := pl.stack.image(pl.chip); ph && o.Engine != "mindie" {
+	if img, ph := o.image(pl); ph && o.Engine != "mindie" {
 		notes = append(notes, note{text: "image: " + img, placeholder: true})
 	}
 	if r, ph := pl.stack.resource(pl.chip); ph {
@@ -265,11 +270,11 @@ func Launch(p *plan.Plan, cat *hardware.Catalog, o Options) ([]File, error) {
 			continue
 		}
 		cmds, _ := o.commands(pl)
-		img, _ := pl.stack.image(pl.chip)
+		img, _ := o.image(pl)
 		res, _ := pl.stack.resource(pl.chip)
 		fmt.Fprintf(&cases, "\n# %s pool %q: %s of %s on %s (%s), %s each on %s; %s in %s; %d × %s per node\n",
 			pl.role, pl.name, plural(pl.replicas, "instance"), layoutString(pl.layout), pl.chip.ID, pl.node.ID,
-			plural(pl.layout.devices(), "device"), plural(pl.nodes, "node"), pl.stack.engine, img, min(pl.layout.devices(), pl.perNode), res)
+			plural(pl.layout.devices(), "device"), plural(pl.nodes, "node"), o.engineLabel(pl), img, min(pl.layout.devices(), pl.perNode), res)
 		for _, role := range []string{roleSingle, roleLeader, roleWorker} {
 			c, ok := cmds[role]
 			if !ok {
@@ -286,7 +291,7 @@ func Launch(p *plan.Plan, cat *hardware.Catalog, o Options) ([]File, error) {
 			}
 			roles = append(roles, name)
 			fmt.Fprintf(&cases, "%s)\n", name)
-			for _, e := range launchEnv(pl) {
+			for _, e := range o.launchEnv(pl) {
 				fmt.Fprintf(&cases, "  export %s\n", e)
 			}
 			if pl.nodes > 1 {
@@ -309,13 +314,9 @@ func indent(s, pre string) string {
 }
 
 // launchEnv is a pool's environment as shell assignments.
-func launchEnv(pl *pool) []string {
+func (o *Options) launchEnv(pl *pool) []string {
 	var out []string
-	vars := pl.stack.env
-	if pl.nodes > 1 {
-		vars = append(append([]envVar(nil), vars...), pl.stack.multiNodeEnv...)
-	}
-	for _, e := range vars {
+	for _, e := range o.envVars(pl) {
 		v := shellJoin([]string{e.value})
 		if e.fromPodIP {
 			v = "${POD_IP:?set it to the address of this node}"
@@ -349,6 +350,19 @@ func multiline(c command) string {
 	return strings.Join(lines, "\n")
 }
 
+// envVars are the stack's variables for the engine, with its multi-node
+// ones when an instance spans nodes; vLLM's own (VLLM_*) only for vLLM.
+func (o *Options) envVars(pl *pool) []envVar {
+	var vars []envVar
+	if o.Engine == "vllm" {
+		vars = append(vars, pl.stack.env...)
+	}
+	if pl.nodes > 1 {
+		vars = append(vars, pl.stack.multiNodeEnv...)
+	}
+	return vars
+}
+
 func layoutString(l layout) string {
 	return fmt.Sprintf("tp%d pp%d ep%d dp%d", l.TP, l.PP, l.EP, l.DP)
 }
@@ -367,7 +381,11 @@ func headerNotes(o Options, ps []*pool) []note {
 		all = append(all, n...)
 	}
 	if len(ps) > 1 {
-		all = append(all, note{text: fmt.Sprintf("a prefill/decode-aware router must front the %s and %s Services (llm-d's inference scheduler, or vLLM's toy proxy tests/v1/kv_connector/nixl_integration/toy_proxy_server.py); ersatz emits none", ps[0].name, ps[1].name)})
+		router := "llm-d's inference scheduler, or vLLM's toy proxy tests/v1/kv_connector/nixl_integration/toy_proxy_server.py"
+		if o.Engine == "sglang" {
+			router = "SGLang's router: python -m sglang_router.launch_router --pd-disaggregation"
+		}
+		all = append(all, note{text: fmt.Sprintf("a prefill/decode-aware router must front the %s and %s Services (%s); ersatz emits none", ps[0].name, ps[1].name, router)})
 	}
 	seen := map[string]bool{}
 	var ph, rest []note

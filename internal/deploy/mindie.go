@@ -113,7 +113,7 @@ func (o *Options) mindieKubernetes(pl *pool) []any {
 		ObjectMeta: o.meta(cmName, o.labels(pl)),
 		Data:       map[string]string{"config.json": string(cfg)},
 	}
-	d := o.deployment(pl, command{argv: []string{mindieHome + "/bin/mindieservice_daemon"}})
+	d := o.deployment(pl, command{argv: []string{mindieHome + "/bin/mindieservice_daemon"}, exe: 1})
 	spec := &d.Spec.Template.Spec
 	ctr := &spec.Containers[0]
 	ctr.Image = strings.SplitN(mindieImage, " ", 2)[0]

@@ -223,10 +223,30 @@ func (s *stack) quantization(weights string) (flags []string, note string, place
 	return nil, "REPLACE-ME: no " + weights + " weight flag is documented for " + s.engine, true
 }
 
+// image is the container image of a pool under the options' engine, and
+// whether it is a placeholder.
+func (o *Options) image(pl *pool) (string, bool) {
+	if o.Engine == "sglang" {
+		return sglangImage(pl)
+	}
+	return pl.stack.image(pl.chip)
+}
+
+// engineLabel is the engine build of a pool, in a few words.
+func (o *Options) engineLabel(pl *pool) string {
+	if o.Engine == "sglang" {
+		return "SGLang"
+	}
+	return pl.stack.engine
+}
+
 // engineName names the engine a launch runs.
 func (s *stack) engineName(o *Options) string {
-	if o.Engine == "mindie" {
+	switch o.Engine {
+	case "mindie":
 		return "MindIE (mindieservice_daemon, config.json)"
+	case "sglang":
+		return "SGLang (flags: python/sglang/srt/server_args.py)"
 	}
 	return s.engine + " (vLLM flags: vllm/engine/arg_utils.py)"
 }
