@@ -62,8 +62,14 @@ func (em *emitFlags) takeDir(args []string) []string {
 	return out
 }
 
-// check validates the flags once parsed.
-func (em *emitFlags) check() error {
+// check validates the flags once parsed, the engine the plan models among
+// them (before the plan runs).
+func (em *emitFlags) check(engine string) error {
+	if em.kind != "" {
+		if err := deploy.CheckEngine(perf.Engine(engine)); err != nil {
+			return usagef("--emit with --engine %s: %v", engine, err)
+		}
+	}
 	switch em.kind {
 	case "":
 		if em.row != 0 || em.force || em.namespace != "" || em.dir != "" {

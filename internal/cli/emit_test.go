@@ -74,7 +74,9 @@ func TestPlanEmitErrors(t *testing.T) {
 		{"--emit k8s", 2, "--emit k8s: give the directory"},
 		{"--plan 2", 2, "go with --emit"},
 		{"--emit launch --plan 9", 2, "--plan 9: the plan table has 1 rows"},
-		{"--emit launch --engine trtllm", 1, `engine "trtllm"`},
+		{"--emit launch --engine trtllm", 2, `engine "trtllm"`},
+		// A plan for a chip the engine has no build for is refused with one line.
+		{"--emit launch --engine mindie", 1, "MindIE serves Ascend only"},
 	} {
 		code, _, stderr := runCLI(append(strings.Fields(emitPlan), strings.Fields(tc.extra)...)...)
 		oneLine := !strings.Contains(strings.TrimSpace(stderr), "\n")

@@ -94,7 +94,7 @@ func runPlan(e *env, args []string) error {
 	if err := parse(fs, em.takeDir(args)); err != nil {
 		return err
 	}
-	if err := em.check(); err != nil {
+	if err := em.check(*engine); err != nil {
 		return err
 	}
 	if *modelName == "" {

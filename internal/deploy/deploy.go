@@ -203,6 +203,13 @@ func baseName(model string) string {
 	return strings.TrimRight(s, "-")
 }
 
+// CheckEngine says whether launches are emitted for an engine, so that a
+// caller can refuse it before planning.
+func CheckEngine(e perf.Engine) error {
+	o := Options{Model: "m", Engine: e, Params: &perf.Params{}}
+	return o.check()
+}
+
 // check validates the options and fills defaults.
 func (o *Options) check() error {
 	if strings.TrimSpace(o.Model) == "" {

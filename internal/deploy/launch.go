@@ -264,8 +264,9 @@ func Launch(p *plan.Plan, cat *hardware.Catalog, o Options) ([]File, error) {
 	var roles []string
 	for _, pl := range ps {
 		if o.Engine == "mindie" {
-			fmt.Fprintf(&cases, "# %s pool %q: %s of %s on %s (%s), MindIE on %d × huawei.com NPUs\n%s)\n%s",
-				pl.role, pl.name, plural(pl.replicas, "instance"), layoutString(pl.layout), pl.chip.ID, pl.node.ID, pl.layout.devices(), pl.role, o.mindieLaunch(pl))
+			res, _ := pl.stack.resource(pl.chip)
+			fmt.Fprintf(&cases, "# %s pool %q: %s of %s on %s (%s), MindIE on %d × %s\n%s)\n%s",
+				pl.role, pl.name, plural(pl.replicas, "instance"), layoutString(pl.layout), pl.chip.ID, pl.node.ID, pl.layout.devices(), res, pl.role, o.mindieLaunch(pl))
 			roles = append(roles, pl.role)
 			continue
 		}
