@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"math"
 	"os"
@@ -24,6 +25,7 @@ type emitFlags struct {
 	row       int
 	force     bool
 	namespace string
+	warn      io.Writer // where a note on the chosen row goes
 }
 
 func (em *emitFlags) register(fs *flag.FlagSet) {
@@ -102,7 +104,11 @@ func (em *emitFlags) pick(res *plan.Result) (*plan.Plan, int, error) {
 		if em.row > len(rows) {
 			return nil, 0, usagef("--plan %d: the plan table has %d rows", em.row, len(rows))
 		}
-		return rows[em.row-1].Best, em.row, nil
+		c := rows[em.row-1]
+		if w := decisionWord(c.Decision); w != "allow" {
+			fmt.Fprintf(em.warn, "ersatz: note: row %d (%s) is %s under the policy: %s\n", em.row, c.Chip, w, c.Decision)
+		}
+		return c.Best, em.row, nil
 	}
 	if res.Recommended == nil {
 		return nil, 0, fmt.Errorf("--emit: no plan to emit: %s", res.Why)
@@ -118,6 +124,7 @@ func (em *emitFlags) pick(res *plan.Result) (*plan.Plan, int, error) {
 // emit renders the chosen plan and writes it; launch lines without a
 // directory go to stdout in place of the plan's text.
 func (em *emitFlags) emit(e *env, res *plan.Result, cat *hardware.Catalog, m *model.Model, eng perf.Engine, params *perf.Params) error {
+	em.warn = e.stderr
 	p, row, err := em.pick(res)
 	if err != nil {
 		return err

@@ -64,6 +64,14 @@ func TestPlanEmitLaunch(t *testing.T) {
 	}
 }
 
+// A row the policy denies is emitted, with a note on stderr.
+func TestPlanEmitDeniedRow(t *testing.T) {
+	code, stdout, stderr := runCLI(append(strings.Fields(emitPlan), "--policy", "cn-domestic", "--emit", "launch", "--plan", "1")...)
+	if code != 0 || !strings.Contains(stdout, "vllm serve") || !strings.Contains(stderr, "row 1 (h200-sxm) is deny under the policy") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
+
 func TestPlanEmitErrors(t *testing.T) {
 	for _, tc := range []struct {
 		extra string

@@ -79,6 +79,9 @@ type pool struct {
 // them: TP × PP devices, attention DP inside the TP group, EP experts.
 type layout struct{ TP, PP, EP, DP int }
 
+// maxDegree bounds a parallel degree, far above any plan's (64).
+const maxDegree = 1 << 16
+
 var layoutRE = regexp.MustCompile(`^tp(\d+) pp(\d+) ep(\d+) dp(\d+)$`)
 
 // parseLayout reads a plan's layout ("tp8 pp1 ep8 dp1").
@@ -89,10 +92,11 @@ func parseLayout(s string) (layout, error) {
 	}
 	var v [4]int
 	for i := range v {
-		v[i], _ = strconv.Atoi(m[i+1])
-		if v[i] < 1 {
-			v[i] = 1
+		n, err := strconv.Atoi(m[i+1])
+		if err != nil || n > maxDegree {
+			return layout{}, fmt.Errorf("layout %q: degree %s: want at most %d", s, m[i+1], maxDegree)
 		}
+		v[i] = max(n, 1) // ep0 is a dense model: no expert parallelism
 	}
 	l := layout{TP: v[0], PP: v[1], EP: v[2], DP: v[3]}
 	if l.TP%l.DP != 0 {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -489,4 +490,106 @@ func TestNamesValid(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestLWSMirror checks the mirrored LeaderWorkerSet types against the
+// field names and enums of the published v1 CRD (testdata/lws-crd-v1.txt,
+// extracted from kubernetes-sigs/lws): every mirrored field exists there
+// under the same JSON name, the mirror leaves out only the volume-claim
+// fields, and every emitted policy value is one the CRD allows.
+func TestLWSMirror(t *testing.T) {
+	data, err := os.ReadFile("testdata/lws-crd-v1.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields, enums := map[string][]string{}, map[string][]string{}
+	for _, line := range strings.Split(string(data), "\n") {
+		kind, rest, ok := strings.Cut(line, " ")
+		path, names, ok2 := strings.Cut(rest, ": ")
+		if !ok || !ok2 || strings.HasPrefix(line, "#") {
+			continue
+		}
+		switch kind {
+		case "fields":
+			fields[path] = strings.Fields(names)
+		case "enum":
+			enums[path] = strings.Fields(names)
+		}
+	}
+	types := map[string]reflect.Type{
+		"spec":                      reflect.TypeOf(LeaderWorkerSetSpec{}),
+		"spec.leaderWorkerTemplate": reflect.TypeOf(LeaderWorkerTemplate{}),
+		"spec.leaderWorkerTemplate.subGroupPolicy":        reflect.TypeOf(SubGroupPolicy{}),
+		"spec.rolloutStrategy":                            reflect.TypeOf(RolloutStrategy{}),
+		"spec.rolloutStrategy.rollingUpdateConfiguration": reflect.TypeOf(RollingUpdateConfiguration{}),
+		"spec.networkConfig":                              reflect.TypeOf(NetworkConfig{}),
+	}
+	leftOut := map[string]bool{"persistentVolumeClaimRetentionPolicy": true, "volumeClaimTemplates": true}
+	for path, typ := range types {
+		crd := map[string]bool{}
+		for _, f := range fields[path] {
+			crd[f] = true
+		}
+		if len(crd) == 0 {
+			t.Fatalf("no CRD fields for %s", path)
+		}
+		mirrored := map[string]bool{}
+		for i := 0; i < typ.NumField(); i++ {
+			name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
+			mirrored[name] = true
+			if !crd[name] {
+				t.Errorf("%s.%s (%s): not a field of the published CRD", path, name, typ.Field(i).Name)
+			}
+		}
+		for f := range crd {
+			if !mirrored[f] && !leftOut[f] {
+				t.Errorf("%s.%s: in the CRD but not mirrored", path, f)
+			}
+		}
+	}
+	allowed := func(path, v string) bool {
+		for _, e := range enums[path] {
+			if e == v {
+				return true
+			}
+		}
+		return false
+	}
+	for i := range cases {
+		for _, f := range emitCase(t, i) {
+			if !strings.HasSuffix(f.Name, "-leaderworkerset.yaml") {
+				continue
+			}
+			var l LeaderWorkerSet
+			if err := yaml.UnmarshalStrict(f.Data, &l); err != nil {
+				t.Fatal(err)
+			}
+			if p := l.Spec.LeaderWorkerTemplate.RestartPolicy; !allowed("spec.leaderWorkerTemplate.restartPolicy", p) {
+				t.Errorf("%s: restartPolicy %q not in the CRD's enum", f.Name, p)
+			}
+			if p := l.Spec.StartupPolicy; !allowed("spec.startupPolicy", p) {
+				t.Errorf("%s: startupPolicy %q not in the CRD's enum", f.Name, p)
+			}
+		}
+	}
+}
+
+// FuzzParseLayout: any string either fails with an error or reads as a
+// layout whose devices divide evenly and whose text reads back the same.
+func FuzzParseLayout(f *testing.F) {
+	for _, s := range []string{"tp8 pp1 ep8 dp1", "tp32 pp1 ep32 dp32", "tp8 pp2 ep0 dp1", "tp8", "tp0 pp0 ep0 dp0", "tp99999999999999999999 pp1 ep1 dp1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		l, err := parseLayout(s)
+		if err != nil {
+			return
+		}
+		if l.TP < 1 || l.PP < 1 || l.EP < 1 || l.DP < 1 || l.TP%l.DP != 0 {
+			t.Fatalf("parseLayout(%q) = %+v", s, l)
+		}
+		if back, err := parseLayout(layoutString(l)); err != nil || back != l {
+			t.Fatalf("parseLayout(%q) = %+v does not read back: %+v, %v", s, l, back, err)
+		}
+	})
 }
