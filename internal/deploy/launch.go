@@ -239,6 +239,9 @@ func (o *Options) poolNotes(pl *pool) []note {
 	if len(labels) == 0 {
 		notes = append(notes, note{text: pl.stack.vendor + " publishes no chip-model node label; the device resource alone selects its nodes"})
 	}
+	if pl.stack.note != "" && o.Engine == "vllm" {
+		notes = append(notes, note{text: pl.stack.note})
+	}
 	if pl.nodes > 1 {
 		for _, e := range pl.stack.multiNodeEnv {
 			if e.value == "eth0" {

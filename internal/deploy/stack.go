@@ -32,6 +32,8 @@ type stack struct {
 	kvConnector      string
 	producerConsumer bool
 	kvKnown          bool
+	// note is what the stack's docs ask beyond the launch line.
+	note string
 }
 
 // envVar is an environment variable; fromPodIP takes the pod's IP.
@@ -80,7 +82,8 @@ var stacks = map[string]*stack{
 	// baidu/vLLM-Kunlun docs/source/quick_start.md: the OpenAI server
 	// module with the mp executor.
 	"kunlunxin": {vendor: "kunlunxin", engine: "vLLM-Kunlun", serve: []string{"python", "-m", "vllm.entrypoints.openai.api_server"},
-		modelFlag: true, extra: []string{"--distributed-executor-backend", "mp"}},
+		modelFlag: true, extra: []string{"--distributed-executor-backend", "mp"},
+		note: "vLLM-Kunlun's quick start sources /workspace/vllm-kunlun/setup_env.sh before serving; build it into your image's environment"},
 	// MinerU dcu.Dockerfile: Hygon's vLLM build on DTK; /opt/hyhal from the host.
 	"hygon": {vendor: "hygon", engine: "vLLM (Hygon DTK)", serve: []string{"vllm", "serve"},
 		mounts: []hostMount{{"/opt/hyhal"}}},
