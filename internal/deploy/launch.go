@@ -234,6 +234,8 @@ func (o *Options) poolNotes(pl *pool) []note {
 	for _, lb := range labels {
 		if lb.placeholder {
 			notes = append(notes, note{text: fmt.Sprintf("node label %s=%s: set it to your %s nodes' value (kubectl get nodes -L %s)", lb.key, lb.value, pl.chip.ID, lb.key), placeholder: true})
+		} else if lb.key == "nvidia.com/gpu.product" || lb.key == "amd.com/gpu.product-name" {
+			notes = append(notes, note{text: fmt.Sprintf("node label %s=%s is the product name as published manifests show it; the labeller reports the SKU's own (kubectl get nodes -L %s)", lb.key, lb.value, lb.key)})
 		}
 	}
 	if len(labels) == 0 {

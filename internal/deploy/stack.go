@@ -193,9 +193,11 @@ func (s *stack) nodeLabels(c *hardware.Chip, node *hardware.Node) []label {
 	return nil
 }
 
-// Product labels seen in published manifests; others are placeholders.
+// Product labels seen in published manifests and node-label dumps;
+// others are placeholders.
 var (
-	nvidiaProducts = map[string]string{"h100-sxm": "NVIDIA-H100-80GB-HBM3"}
+	nvidiaProducts = map[string]string{"h100-sxm": "NVIDIA-H100-80GB-HBM3", "h200-sxm": "NVIDIA-H200", "h20": "NVIDIA-H20",
+		"a100-sxm": "NVIDIA-A100-SXM4-80GB"}
 	amdProducts    = map[string]string{"mi300x": "AMD_Instinct_MI300X_OAM"}
 )
 
