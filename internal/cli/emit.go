@@ -68,8 +68,8 @@ func (em *emitFlags) takeDir(args []string) []string {
 // them (before the plan runs).
 func (em *emitFlags) check(engine string) error {
 	if em.kind != "" {
-		if err := deploy.CheckEngine(perf.Engine(engine)); err != nil {
-			return usagef("--emit with --engine %s: %v", engine, err)
+		if err := (deploy.Options{Engine: perf.Engine(engine), Namespace: em.namespace}).Validate(); err != nil {
+			return usagef("--emit (--engine %s, --namespace %q): %v", engine, em.namespace, err)
 		}
 	}
 	switch em.kind {

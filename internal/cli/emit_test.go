@@ -83,6 +83,7 @@ func TestPlanEmitErrors(t *testing.T) {
 		{"--plan 2", 2, "go with --emit"},
 		{"--emit launch --plan 9", 2, "--plan 9: the plan table has 1 rows"},
 		{"--emit launch --engine trtllm", 2, `engine "trtllm"`},
+		{"--emit launch --namespace LLM", 2, `namespace "LLM"`},
 		// A plan for a chip the engine has no build for is refused with one line.
 		{"--emit launch --engine mindie", 1, "MindIE serves Ascend only"},
 	} {

@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/util/validation"
+
 	"ersatz/internal/hardware"
 	"ersatz/internal/perf"
 	"ersatz/internal/plan"
@@ -207,10 +209,16 @@ func baseName(model string) string {
 	return strings.TrimRight(s, "-")
 }
 
-// CheckEngine says whether launches are emitted for an engine, so that a
-// caller can refuse it before planning.
-func CheckEngine(e perf.Engine) error {
-	o := Options{Model: "m", Engine: e, Params: &perf.Params{}}
+// Validate checks the options that do not depend on the plan (the engine,
+// the namespace, the name), so that a caller can refuse them before
+// planning.
+func (o Options) Validate() error {
+	if o.Model == "" {
+		o.Model = "m"
+	}
+	if o.Params == nil {
+		o.Params = &perf.Params{} // not parsed: no defaults needed to validate
+	}
 	return o.check()
 }
 
@@ -237,6 +245,11 @@ func (o *Options) check() error {
 	}
 	if o.ModelCacheGiB <= 0 {
 		o.ModelCacheGiB = 1024
+	}
+	if o.Namespace != "" {
+		if errs := validation.IsDNS1123Label(o.Namespace); len(errs) > 0 {
+			return fmt.Errorf("namespace %q: %s", o.Namespace, errs[0])
+		}
 	}
 	if o.Name == "" {
 		o.Name = baseName(o.Model)

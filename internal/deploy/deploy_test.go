@@ -373,6 +373,7 @@ func TestErrors(t *testing.T) {
 		{"no model", func(p *plan.Plan, o *Options) { o.Model = "" }, "model: empty"},
 		{"trtllm", func(p *plan.Plan, o *Options) { o.Engine = "trtllm" }, `engine "trtllm"`},
 		{"bad name", func(p *plan.Plan, o *Options) { o.Name = "My_Model" }, `name "My_Model"`},
+		{"bad namespace", func(p *plan.Plan, o *Options) { o.Namespace = "LLM serving" }, `namespace "LLM serving"`},
 		{"unknown chip", func(p *plan.Plan, o *Options) { p.Chip = "x999" }, "x999"},
 		// 12 devices do not fill whole 8-GPU nodes.
 		{"partial node", func(p *plan.Plan, o *Options) { p.Layout = "tp4 pp3 ep1 dp1" }, "do not fill whole"},
