@@ -198,7 +198,7 @@ func (s *stack) nodeLabels(c *hardware.Chip, node *hardware.Node) []label {
 var (
 	nvidiaProducts = map[string]string{"h100-sxm": "NVIDIA-H100-80GB-HBM3", "h200-sxm": "NVIDIA-H200", "h20": "NVIDIA-H20",
 		"a100-sxm": "NVIDIA-A100-SXM4-80GB"}
-	amdProducts    = map[string]string{"mi300x": "AMD_Instinct_MI300X_OAM"}
+	amdProducts = map[string]string{"mi300x": "AMD_Instinct_MI300X_OAM"}
 )
 
 // quantization returns the engine flags for a weight precision, and a note
