@@ -101,7 +101,7 @@ func (o *Options) engineArgs(pl *pool) ([]string, []note) {
 		// vLLM's expert-parallel group is the TP × DP ranks of the instance.
 		argv = append(argv, "--enable-expert-parallel")
 		if l.EP != l.TP {
-			notes = append(notes, note{text: fmt.Sprintf("the plan's EP %d differs from TP×DP %d, which vLLM uses as the expert-parallel width", l.EP, l.TP)})
+			notes = append(notes, note{text: fmt.Sprintf("the plan's EP %d differs from the instance's %d ranks (vLLM's TP × DP), which vLLM uses as the expert-parallel width", l.EP, l.TP)})
 		}
 	}
 	q, qnote, qph := s.quantization(pl.weights)
@@ -144,12 +144,12 @@ func kvTransfer(pl *pool) (string, []note) {
 		cfg["kv_connector"] = "REPLACE-ME (no KV connector documented for " + s.engine + ")"
 		notes = append(notes, note{text: "REPLACE-ME: " + s.engine + " documents no KV connector for prefill/decode disaggregation", placeholder: true})
 	}
+	pre, dec := pl, pl.other
+	if pl.role == "decode" {
+		pre, dec = pl.other, pl
+	}
 	if s.producerConsumer {
 		// vllm-ascend tutorials/features/pd_disaggregation_mooncake_*.md
-		pre, dec := pl, pl.other
-		if pl.role == "decode" {
-			pre, dec = pl.other, pl
-		}
 		cfg["kv_role"] = map[string]string{"prefill": "kv_producer", "decode": "kv_consumer"}[pl.role]
 		cfg["kv_port"] = map[string]string{"prefill": "30000", "decode": "30100"}[pl.role]
 		cfg["kv_connector_extra_config"] = map[string]any{
@@ -158,7 +158,7 @@ func kvTransfer(pl *pool) (string, []note) {
 		}
 	}
 	if pl.other.stack != s {
-		notes = append(notes, note{text: "REPLACE-ME: prefill on " + pl.other.stack.engine + " and decode on " + s.engine + " need a KV transfer between two vendors' engines, which no stack documents", placeholder: true})
+		notes = append(notes, note{text: "REPLACE-ME: prefill on " + pre.stack.engine + " and decode on " + dec.stack.engine + " need a KV transfer between two vendors' engines, which no stack documents", placeholder: true})
 	}
 	b, _ := json.Marshal(cfg) // maps of strings and ints always marshal
 	return string(b), notes
