@@ -594,3 +594,24 @@ func FuzzParseLayout(f *testing.F) {
 		}
 	})
 }
+
+// A plan that prefills on AMD and decodes on NVIDIA (--cross-vendor) is
+// emitted pool by pool, each on its own vendor's stack, and its header
+// says that no stack moves the KV cache between them.
+func TestCrossVendor(t *testing.T) {
+	p := plan.Plan{Chip: "h200-sxm", Vendor: "nvidia", Node: "hgx-h200-8", Serving: "disaggregated", Weights: "fp8", KVCache: "fp8",
+		Layout: "tp8 pp1 ep8 dp1", Replicas: 1, PrefillChip: "mi300x", PrefillWeights: "fp8", PrefillLayout: "tp8 pp1 ep8 dp1", PrefillReplicas: 1}
+	files, err := Kubernetes(&p, catalog(), Options{Model: "deepseek-ai/DeepSeek-R1", Params: params()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all string
+	for _, f := range files {
+		all += string(f.Data)
+	}
+	for _, want := range []string{"amd.com/gpu", "nvidia.com/gpu", "prefill on vLLM (ROCm) and decode on vLLM need a KV transfer between two vendors' engines"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("manifests lack %q", want)
+		}
+	}
+}
