@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -82,19 +83,53 @@ var cases = []struct {
 		Weights: "int8", KVCache: "bf16", Layout: "tp4 pp1 ep1 dp1", Devices: 4, Replicas: 2, ChipsTotal: 8, Nodes: 1}, "mindie"},
 }
 
+// emitted holds every case's files, rendered once for all the tests.
+var emitted = sync.OnceValues(func() ([][]File, error) {
+	out := make([][]File, len(cases))
+	for i, c := range cases {
+		o := Options{Model: c.model, Engine: c.engine, Row: 1, MaxModelLen: MaxModelLen(1155, 211), ModelCacheGiB: 1500, Params: params()}
+		k, err := Kubernetes(&c.plan, catalog(), o)
+		if err != nil {
+			return nil, fmt.Errorf("%s: Kubernetes: %w", c.name, err)
+		}
+		l, err := Launch(&c.plan, catalog(), o)
+		if err != nil {
+			return nil, fmt.Errorf("%s: Launch: %w", c.name, err)
+		}
+		out[i] = append(k, l...)
+	}
+	return out, nil
+})
+
+// asJSON caches each manifest's JSON form: sigs.k8s.io/yaml decodes by
+// converting YAML to JSON, the slow half, which the tests would repeat.
+var asJSON sync.Map // file contents → []byte
+
+// decode is yaml.Unmarshal (or UnmarshalStrict: an unknown field is an
+// error) of a manifest into v.
+func decode(f File, v any, strict bool) error {
+	j, ok := asJSON.Load(string(f.Data))
+	if !ok {
+		b, err := yaml.YAMLToJSON(f.Data)
+		if err != nil {
+			return err
+		}
+		j, _ = asJSON.LoadOrStore(string(f.Data), b)
+	}
+	d := json.NewDecoder(bytes.NewReader(j.([]byte)))
+	if strict {
+		d.DisallowUnknownFields()
+	}
+	return d.Decode(v)
+}
+
 func emitCase(t *testing.T, i int) []File {
 	t.Helper()
-	c := cases[i]
-	o := Options{Model: c.model, Engine: c.engine, Row: 1, MaxModelLen: MaxModelLen(1155, 211), ModelCacheGiB: 1500, Params: params()}
-	k, err := Kubernetes(&c.plan, catalog(), o)
+	all, err := emitted()
 	if err != nil {
-		t.Fatalf("%s: Kubernetes: %v", c.name, err)
+		t.Fatal(err)
 	}
-	l, err := Launch(&c.plan, catalog(), o)
-	if err != nil {
-		t.Fatalf("%s: Launch: %v", c.name, err)
-	}
-	return append(k, l...)
+	return all[i]
 }
 
 func TestGolden(t *testing.T) {
@@ -153,12 +188,12 @@ func TestDecode(t *testing.T) {
 					continue
 				}
 				var tm struct{ Kind string }
-				if err := yaml.Unmarshal(f.Data, &tm); err != nil {
+				if err := decode(f, &tm, false); err != nil {
 					t.Fatalf("%s: %v", f.Name, err)
 				}
 				kinds[tm.Kind]++
 				strict := func(v any) {
-					if err := yaml.UnmarshalStrict(f.Data, v); err != nil {
+					if err := decode(f, v, true); err != nil {
 						t.Fatalf("%s: decoding into %T: %v", f.Name, v, err)
 					}
 					back, err := yaml.Marshal(v)
@@ -450,7 +485,7 @@ func TestNamesValid(t *testing.T) {
 					Labels map[string]string `json:"labels"`
 				} `json:"metadata"`
 			}
-			if err := yaml.Unmarshal(f.Data, &obj); err != nil {
+			if err := decode(f, &obj, false); err != nil {
 				t.Fatal(err)
 			}
 			for _, msg := range validation.IsDNS1035Label(obj.Metadata.Name) {
@@ -470,7 +505,7 @@ func TestNamesValid(t *testing.T) {
 					LeaderWorkerTemplate *LeaderWorkerTemplate   `json:"leaderWorkerTemplate"`
 				} `json:"spec"`
 			}
-			if err := yaml.Unmarshal(f.Data, &spec); err != nil {
+			if err := decode(f, &spec, false); err != nil {
 				t.Fatal(err)
 			}
 			var pods []corev1.PodTemplateSpec
@@ -562,7 +597,7 @@ func TestLWSMirror(t *testing.T) {
 				continue
 			}
 			var l LeaderWorkerSet
-			if err := yaml.UnmarshalStrict(f.Data, &l); err != nil {
+			if err := decode(f, &l, true); err != nil {
 				t.Fatal(err)
 			}
 			if p := l.Spec.LeaderWorkerTemplate.RestartPolicy; !allowed("spec.leaderWorkerTemplate.restartPolicy", p) {
@@ -613,5 +648,17 @@ func TestCrossVendor(t *testing.T) {
 		if !strings.Contains(all, want) {
 			t.Errorf("manifests lack %q", want)
 		}
+	}
+}
+
+// The strict decoding TestDecode relies on rejects a field the type lacks.
+func TestDecodeIsStrict(t *testing.T) {
+	f := File{Data: []byte("apiVersion: v1\nkind: Service\nmetadata: {name: x}\nspec: {selectr: {a: b}}\n")}
+	var s corev1.Service
+	if err := decode(f, &s, true); err == nil {
+		t.Error("strict decoding accepted an unknown field")
+	}
+	if err := decode(f, &s, false); err != nil {
+		t.Errorf("lenient decoding: %v", err)
 	}
 }
