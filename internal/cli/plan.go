@@ -53,7 +53,7 @@ func (s *sloFlags) slo() (plan.SLO, error) {
 }
 
 func runPlan(e *env, args []string) error {
-	fs := newFlags(e, "plan", "--model M (--rate R --input-tokens I --output-tokens O | --trace FILE) --ttft-p90 D --tpot-p90 D [--policy P] [--json|--csv] [--explain]")
+	fs := newFlags(e, "plan", "--model M (--rate R --input-tokens I --output-tokens O | --trace FILE) --ttft-p90 D --tpot-p90 D [--policy P] [--json|--csv] [--explain] [--emit k8s DIR | --emit launch [DIR]] [--plan N]")
 	var cats catalogs
 	cats.register(fs)
 	modelName := fs.String("model", "", "model: a catalog id or a path to a Hugging Face config.json")
