@@ -662,3 +662,17 @@ func TestDecodeIsStrict(t *testing.T) {
 		t.Errorf("lenient decoding: %v", err)
 	}
 }
+
+// An instance across the trays of one NVL72 rack keeps its collectives on
+// NVLink only if its pods share the rack; the header says so.
+func TestScaleUpDomainNote(t *testing.T) {
+	p := plan.Plan{Chip: "gb200", Vendor: "nvidia", Node: "gb200-nvl72", Serving: "aggregated", Weights: "fp4", KVCache: "fp8",
+		Layout: "tp16 pp1 ep16 dp16", Replicas: 1}
+	files, err := Launch(&p, catalog(), Options{Model: "deepseek-ai/DeepSeek-R1", Params: params()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := string(files[0].Data); !strings.Contains(s, "inside one gb200-nvl72 scale-up domain (72 chips)") {
+		t.Errorf("no scale-up domain note:\n%s", s)
+	}
+}

@@ -244,6 +244,13 @@ func (o *Options) poolNotes(pl *pool) []note {
 	if pl.stack.note != "" && o.Engine == "vllm" {
 		notes = append(notes, note{text: pl.stack.note})
 	}
+	if chips := pl.layout.devices() / pl.chip.EngineDevices(); pl.nodes > 1 && pl.node.ScaleUpDomain >= chips {
+		// The plan's step model put the instance's collectives on the
+		// scale-up fabric (NVL72, CloudMatrix384), which holds only when
+		// its pods land in one domain.
+		notes = append(notes, note{text: fmt.Sprintf("%s pool: each instance spans %s inside one %s scale-up domain (%d chips), as the plan assumed; schedule each group into one domain (topology labels or, on NVL72 racks, NVIDIA's DRA ComputeDomain), which these manifests do not do",
+			pl.role, plural(pl.nodes, "node"), pl.node.ID, pl.node.ScaleUpDomain)})
+	}
 	if pl.nodes > 1 {
 		for _, e := range pl.stack.multiNodeEnv {
 			if e.value == "eth0" {
