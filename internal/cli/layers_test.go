@@ -24,7 +24,7 @@ var layers = map[string]int{
 	"hardware": 1, "kvcache": 1,
 	"model": 2, "workload": 2, "policy": 2, "corpus": 2,
 	"fit": 3, "sim": 3,
-	"perf": 4, "predict": 5, "serving": 5, "accuracy": 5, "plan": 6, "cli": 7,
+	"perf": 4, "predict": 5, "serving": 5, "accuracy": 5, "plan": 6, "deploy": 7, "cli": 8,
 }
 
 // core packages do no I/O and read no clock or global randomness.

@@ -65,7 +65,7 @@ func (s *sloFlags) slo() (plan.SLO, error) {
 }
 
 func runPlan(e *env, args []string) error {
-	fs := newFlags(e, "plan", "--model M (--rate R --input-tokens I --output-tokens O | --trace FILE) --ttft-p90 D --tpot-p90 D [--policy P] [--json|--csv] [--explain]")
+	fs := newFlags(e, "plan", "--model M (--rate R --input-tokens I --output-tokens O | --trace FILE) --ttft-p90 D --tpot-p90 D [--policy P] [--json|--csv] [--explain] [--emit k8s DIR | --emit launch [DIR]] [--plan N]")
 	var cats catalogs
 	cats.register(fs)
 	modelName := fs.String("model", "", "model: a catalog id or a path to a Hugging Face config.json")
@@ -108,7 +108,12 @@ func runPlan(e *env, args []string) error {
 	confidence := fs.Float64("confidence", 0, "pass a plan only if it meets its targets at the pessimistic edge of the band at this level, e.g. 0.9 (ranking stays on the point estimate)")
 	wide := fs.Bool("wide", false, "print every column (instance layouts, batch, tok/s per chip, kW, what binds); the default fits 120 columns")
 	top := fs.Int("top", 0, "show the N best chips (the recommended one always shows); 0 shows all")
-	if err := parse(fs, args); err != nil {
+	var em emitFlags
+	em.register(fs)
+	if err := parse(fs, em.takeDir(args)); err != nil {
+		return err
+	}
+	if err := em.check(*engine); err != nil {
 		return err
 	}
 	if *modelName == "" {
@@ -227,7 +232,12 @@ func runPlan(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-
+	if em.kind != "" {
+		// Written before the plan's text, so a refusal to overwrite comes alone.
+		if err := em.emit(e, res, cat, m, req.Engine, req.Params); err != nil || em.dir == "" {
+			return err
+		}
+	}
 	switch {
 	case *asJSON:
 		err = report.WriteJSON(e.stdout, res)
@@ -242,7 +252,7 @@ func runPlan(e *env, args []string) error {
 	if intr.signal() != nil {
 		return &interruptedError{sig: intr.signal(), what: "plans after the signal were not verified by simulation"}
 	}
-	if res.Recommended == nil {
+	if res.Recommended == nil && em.kind == "" {
 		return fmt.Errorf("no plan: %s", res.Why)
 	}
 	return nil
