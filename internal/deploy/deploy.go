@@ -260,11 +260,14 @@ func (o *Options) check() error {
 }
 
 // batchDefaults are the engine's max_num_seqs and max_num_batched_tokens
-// on a chip, as the performance model takes them (perf.New), and the
-// memory utilisation.
-func (o *Options) batchDefaults(c *hardware.Chip) (seqs, tokens int, util float64) {
+// on a pool's chip, as the performance model takes them (perf.New), and
+// the memory share it assumed (perf.Params.MemoryShare: SGLang's computed
+// mem_fraction_static, the others' defaults).
+func (o *Options) batchDefaults(pl *pool) (seqs, tokens int, util float64) {
+	c := pl.chip
 	e := o.Params.Engine(o.Engine)
-	seqs, tokens, util = e.MaxSeqs, e.MaxBatchTokens, e.MemoryUtilization
+	seqs, tokens = e.MaxSeqs, e.MaxBatchTokens
+	util = o.Params.MemoryShare(o.Engine, c, pl.layout.TP, pl.layout.PP, pl.layout.EP > 1 && pl.layout.DP > 1)
 	if sm := e.Small; sm != nil {
 		small := c.MemoryGB != nil && c.MemoryGB.Known() && c.MemoryGB.Value/float64(c.EngineDevices()) < sm.BelowGiB
 		for _, f := range sm.Families {

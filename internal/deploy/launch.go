@@ -120,7 +120,7 @@ func (o *Options) engineArgs(pl *pool) ([]string, []note) {
 	default:
 		notes = append(notes, note{text: "REPLACE-ME: the plan stores the KV cache in " + pl.kv + "; no flag is documented for it in " + s.engine, placeholder: true})
 	}
-	seqs, tokens, util := o.batchDefaults(pl.chip)
+	seqs, tokens, util := o.batchDefaults(pl)
 	argv = append(argv, "--max-model-len", strconv.Itoa(o.MaxModelLen),
 		"--gpu-memory-utilization", strconv.FormatFloat(util, 'g', -1, 64),
 		"--max-num-seqs", strconv.Itoa(seqs), "--max-num-batched-tokens", strconv.Itoa(tokens))

@@ -42,7 +42,7 @@ func mindieCheck(ps []*pool) error {
 
 // mindieConfig is config.json for one instance of the pool.
 func (o *Options) mindieConfig(pl *pool) ([]byte, []note) {
-	seqs, tokens, _ := o.batchDefaults(pl.chip)
+	seqs, tokens, _ := o.batchDefaults(pl)
 	n := pl.layout.devices()
 	ids := make([]int, n)
 	for i := range ids {
@@ -96,7 +96,7 @@ func (o *Options) mindieConfig(pl *pool) ([]byte, []note) {
 // mindieEnv sets the bind address and the memory share (NPU_MEMORY_FRACTION,
 // MindIE's default 0.8) to what the plan assumed.
 func (o *Options) mindieEnv(pl *pool) []corev1.EnvVar {
-	_, _, util := o.batchDefaults(pl.chip)
+	_, _, util := o.batchDefaults(pl)
 	return []corev1.EnvVar{
 		{Name: "MIES_CONTAINER_IP", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "status.podIP"}}},
 		{Name: "NPU_MEMORY_FRACTION", Value: strconv.FormatFloat(util, 'g', -1, 64)},
@@ -142,7 +142,7 @@ func (o *Options) mindieKubernetes(pl *pool) []any {
 // config, then run the daemon.
 func (o *Options) mindieLaunch(pl *pool) string {
 	cfg, _ := o.mindieConfig(pl)
-	_, _, util := o.batchDefaults(pl.chip)
+	_, _, util := o.batchDefaults(pl)
 	return fmt.Sprintf("  export MIES_CONTAINER_IP=\"${MIES_CONTAINER_IP:?set it to the address of this node}\" NPU_MEMORY_FRACTION=%s\n"+
 		"  cat > %s/conf/config.json <<'EOF'\n%s\nEOF\n  exec %s/bin/mindieservice_daemon\n  ;;\n",
 		strconv.FormatFloat(util, 'g', -1, 64), mindieHome, cfg, mindieHome)

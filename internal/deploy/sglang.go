@@ -86,7 +86,7 @@ func (o *Options) sglangArgs(pl *pool) ([]string, []note) {
 	default:
 		notes = append(notes, note{text: "REPLACE-ME: the plan stores the KV cache in " + pl.kv + "; SGLang has no such --kv-cache-dtype", placeholder: true})
 	}
-	seqs, tokens, util := o.batchDefaults(pl.chip)
+	seqs, tokens, util := o.batchDefaults(pl)
 	// The plan's cap is per DP rank (perf counts max_seqs × DP); SGLang's
 	// --max-running-requests is the instance's.
 	argv = append(argv, "--context-length", strconv.Itoa(o.MaxModelLen),

@@ -11,7 +11,7 @@ set -euo pipefail
 case "${1:-}" in
 # serve pool "qwen3-32b": 2 instances of tp4 pp1 ep1 dp1 on ascend-910b2 (atlas-800-a2), MindIE on 4 × huawei.com/Ascend910
 serve)
-  export MIES_CONTAINER_IP="${MIES_CONTAINER_IP:?set it to the address of this node}" NPU_MEMORY_FRACTION=0.9
+  export MIES_CONTAINER_IP="${MIES_CONTAINER_IP:?set it to the address of this node}" NPU_MEMORY_FRACTION=0.8
   cat > /usr/local/Ascend/mindie/latest/mindie-service/conf/config.json <<'EOF'
 {
   "BackendConfig": {

@@ -23,7 +23,7 @@ prefill)
     --ep-size 16 \
     --quantization modelslim \
     --context-length 8192 \
-    --mem-fraction-static 0.88 \
+    --mem-fraction-static 0.758 \
     --max-running-requests 1024 \
     --chunked-prefill-size 8192 \
     --disaggregation-mode prefill \
@@ -52,7 +52,7 @@ decode-leader)
     --ep-size 32 \
     --quantization modelslim \
     --context-length 8192 \
-    --mem-fraction-static 0.88 \
+    --mem-fraction-static 0.695 \
     --max-running-requests 32768 \
     --chunked-prefill-size 8192 \
     --disaggregation-mode decode \
@@ -82,7 +82,7 @@ decode-worker)
     --ep-size 32 \
     --quantization modelslim \
     --context-length 8192 \
-    --mem-fraction-static 0.88 \
+    --mem-fraction-static 0.695 \
     --max-running-requests 32768 \
     --chunked-prefill-size 8192 \
     --disaggregation-mode decode \

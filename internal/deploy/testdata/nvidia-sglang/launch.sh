@@ -20,7 +20,7 @@ serve-leader)
     --quantization fp8 \
     --kv-cache-dtype fp8_e4m3 \
     --context-length 8192 \
-    --mem-fraction-static 0.88 \
+    --mem-fraction-static 0.781 \
     --max-running-requests 16384 \
     --chunked-prefill-size 8192 \
     --nnodes 2 \
@@ -41,7 +41,7 @@ serve-worker)
     --quantization fp8 \
     --kv-cache-dtype fp8_e4m3 \
     --context-length 8192 \
-    --mem-fraction-static 0.88 \
+    --mem-fraction-static 0.781 \
     --max-running-requests 16384 \
     --chunked-prefill-size 8192 \
     --nnodes 2 \
