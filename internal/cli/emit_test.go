@@ -9,7 +9,7 @@ import (
 )
 
 // A one-chip plan without verification runs in well under a second.
-const emitPlan = "plan --model deepseek-ai/DeepSeek-R1 --rate 5 --input-tokens 1000 --output-tokens 200 --ttft-p90 2s --tpot-p90 50ms --chips h200-sxm --verify 0"
+const emitPlan = "plan --model deepseek-ai/DeepSeek-R1 --rate 5 --input-tokens 1000 --output-tokens 200 --ttft-p90 2s --tpot-p90 50ms --chip h200-sxm --verify 0"
 
 func runCLI(args ...string) (code int, stdout, stderr string) {
 	var out, errb bytes.Buffer

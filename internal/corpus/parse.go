@@ -34,7 +34,6 @@ const maxErrors = 20
 // See [Parse].
 func ParseScenario(data []byte) (*File, []error, error) { return Parse(data, ScenarioMode) }
 
-
 // Parse parses a corpus file, applies the defaults listed in the package
 // doc and validates every case. Unknown fields do not fail the parse: each
 // is returned as a warning naming its path. A file that is not YAML, whose
