@@ -75,7 +75,7 @@ func runValidate(e *env, args []string) error {
 	fs := newFlags(e, "validate", "[--corpus FILE|published|independent] [--json]")
 	var cats catalogs
 	cats.register(fs)
-	file := fs.String("corpus", "published", "corpus file (the format of docs/corpus.md), or a built-in one: published, independent")
+	file := fs.String("corpus", "published", "corpus file (the format of docs/corpus.md, or a training corpus, docs/train.md), or a built-in one: published, independent, training")
 	params := fs.String("params", "", "YAML file of efficiency parameters merged over the built-in ones (see internal/perf/params.yaml)")
 	asJSON := fs.Bool("json", false, "print the report as JSON (the spec's shape)")
 	if err := parse(fs, args); err != nil {
@@ -87,6 +87,9 @@ func runValidate(e *env, args []string) error {
 	}
 	p, err := loadParams(*params)
 	if err != nil {
+		return err
+	}
+	if done, err := validateTraining(e, fs, *file, cat, p, *asJSON); done {
 		return err
 	}
 	f, fsys, warns, err := loadCases(*file, corpus.CorpusMode)

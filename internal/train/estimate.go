@@ -49,6 +49,9 @@ func New(j Job, p *perf.Params) (*Estimator, error) {
 	return est, nil
 }
 
+// Domain is the scale-up domain in devices.
+func (e *Estimator) Domain() int { return e.e.all[0].Domain }
+
 // Job returns the validated job.
 func (e *Estimator) Job() Job { return *e.e.job }
 
@@ -81,7 +84,7 @@ type Result struct {
 func (e *Estimator) Evaluate(l Layout) (Result, error) {
 	t := &e.e
 	if err := check(t.job, &l); err != nil {
-		return Result{}, err
+		return Result{Layout: l}, err
 	}
 	res := Result{Layout: l}
 	res.MicroBatches = t.job.GlobalBatch / (l.DP * l.MicroBatch)

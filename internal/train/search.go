@@ -121,7 +121,11 @@ func (e *Estimator) Search(s Space) Search {
 											l := Layout{TP: tp, PP: pp, CP: cp, EP: ep, VPP: vpp, ZeRO: z, MicroBatch: mb, Recompute: rc, TPOverlap: to, EPOverlap: eo}
 											r, err := e.Evaluate(l)
 											if err != nil {
-												reject(reasonOf(err), l, 1)
+												ex := l
+												if r.Layout.DP > 0 {
+													ex = r.Layout
+												}
+												reject(reasonOf(err), ex, 1)
 												continue
 											}
 											out.Feasible++
