@@ -51,7 +51,7 @@ func (f *trainFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.zero, "zero", -1, "ZeRO stage 0-3 (3 = FSDP); unset: 1 and 3 searched")
 	fs.IntVar(&f.micro, "micro-batch", 0, "sequences per micro-batch; unset: 1, 2, 4 searched")
 	fs.StringVar(&f.recompute, "recompute", "", "activation recompute: none, selective or full; unset: searched")
-	fs.BoolVar(&f.tpOverlap, "tp-overlap", true, "hide TP collectives behind the GEMMs (TransformerEngine / AsyncTP / MC2)")
+	fs.BoolVar(&f.tpOverlap, "tp-overlap", false, "hide TP collectives behind the GEMMs (Megatron's --tp-comm-overlap, torchtitan's AsyncTP, MindSpeed's MC2)")
 	fs.BoolVar(&f.epOverlap, "ep-overlap", false, "hide the expert all-to-all behind another micro-batch (DualPipe, 1F1B A2A overlap)")
 	fs.Float64Var(&f.days, "days", 0, "find the fewest chips that finish --tokens within this many days")
 	fs.Float64Var(&f.checkpointGBps, "checkpoint-gbps", 0, "aggregate checkpoint write bandwidth, GB/s (default 0.122 per chip, Llama 3's 2 TB/s for 16K GPUs)")

@@ -81,8 +81,9 @@ type Case struct {
 	// Node overrides the chip's default node (e.g. cloudmatrix384).
 	Node string `json:"node,omitempty"`
 	// TPOverlap, EPOverlap, FlashAttention and Dropout record the
-	// framework's behaviour where it departs from the defaults (TP
-	// overlap on, EP overlap off, FlashAttention on, no dropout).
+	// framework's behaviour where the source states it (defaults: TP and
+	// EP overlap off, as the frameworks ship them; FlashAttention on; no
+	// dropout).
 	TPOverlap      *bool `json:"tp_overlap,omitempty"`
 	EPOverlap      *bool `json:"ep_overlap,omitempty"`
 	FlashAttention *bool `json:"flash_attention,omitempty"`

@@ -82,6 +82,15 @@ type Result struct {
 // not fit is an *OverflowError (the result is returned with it, so the
 // caller can show the terms).
 func (e *Estimator) Evaluate(l Layout) (Result, error) {
+	res, err := e.nominal(l)
+	if res.Step.Total > 0 {
+		e.band(&res)
+	}
+	return res, err
+}
+
+// nominal is Evaluate without the band (what a search ranks by).
+func (e *Estimator) nominal(l Layout) (Result, error) {
 	t := &e.e
 	if err := check(t.job, &l); err != nil {
 		return Result{Layout: l}, err
@@ -91,11 +100,6 @@ func (e *Estimator) Evaluate(l Layout) (Result, error) {
 	t.rates = t.all[0]
 	res.Step = t.step(&l, res.MicroBatches)
 	res.Memory = t.memory(&l, res.MicroBatches)
-	t.rates = t.all[1]
-	res.StepHigh = t.step(&l, res.MicroBatches).Total
-	t.rates = t.all[2]
-	res.StepLow = t.step(&l, res.MicroBatches).Total
-	t.rates = t.all[0]
 	tokens := float64(t.job.GlobalBatch) * float64(t.job.SeqLen)
 	res.TokensPerSecond = tokens / float64(res.Step.Total)
 	flops := ModelFLOPsPerToken(t.job.Model, t.job.SeqLen, Causal) * tokens
@@ -108,6 +112,18 @@ func (e *Estimator) Evaluate(l Layout) (Result, error) {
 		return res, overflow(&res.Memory, l)
 	}
 	return res, nil
+}
+
+// band fills the step's low and high from the pessimistic and optimistic
+// rates.
+func (e *Estimator) band(res *Result) {
+	t := &e.e
+	l := res.Layout
+	t.rates = t.all[1]
+	res.StepHigh = t.step(&l, res.MicroBatches).Total
+	t.rates = t.all[2]
+	res.StepLow = t.step(&l, res.MicroBatches).Total
+	t.rates = t.all[0]
 }
 
 func binding(s *Step) string {

@@ -3,6 +3,7 @@ package train
 import (
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 )
 
@@ -19,8 +20,10 @@ type Space struct {
 // of two for every degree (TP up to twice the scale-up domain, so that a
 // layout that crosses it is seen and scored), ZeRO 1 (Megatron's
 // distributed optimizer) and 3 (FSDP), the three recompute policies,
-// micro-batches of 1, 2 and 4, TP overlap on (current frameworks), EP
-// overlap off (it needs DualPipe or a 1F1B A2A schedule).
+// micro-batches of 1, 2 and 4, TP and EP overlap off: they are opt-in in
+// the frameworks (Megatron-LM's --tp-comm-overlap and
+// --overlap-moe-expert-parallel-comm, torchtitan's AsyncTP), so a
+// layout only gets them when the user or the case says so.
 func DefaultSpace(j *Job, domain int) Space {
 	m := j.Model
 	pow := func(lim int) []int {
@@ -53,7 +56,7 @@ func DefaultSpace(j *Job, domain int) Space {
 		TP: tp, PP: pow(min(m.Layers, 64)), EP: ep, CP: cp, VPP: []int{1, 2, 4},
 		ZeRO: []int{1, 3}, MicroBatch: []int{1, 2, 4},
 		Recompute: []Recompute{RecomputeNone, RecomputeSelective, RecomputeFull},
-		TPOverlap: []bool{true}, EPOverlap: []bool{false},
+		TPOverlap: []bool{false}, EPOverlap: []bool{false},
 	}
 }
 
@@ -119,7 +122,7 @@ func (e *Estimator) Search(s Space) Search {
 										for _, eo := range s.EPOverlap {
 											out.Tried++
 											l := Layout{TP: tp, PP: pp, CP: cp, EP: ep, VPP: vpp, ZeRO: z, MicroBatch: mb, Recompute: rc, TPOverlap: to, EPOverlap: eo}
-											r, err := e.Evaluate(l)
+											r, err := e.nominal(l)
 											if err != nil {
 												ex := l
 												if r.Layout.DP > 0 {
@@ -150,9 +153,11 @@ func (e *Estimator) Search(s Space) Search {
 		}
 	}
 	if nb > 0 {
+		e.band(&best)
 		out.Best = &best
 	}
 	if nb > 1 {
+		e.band(&second)
 		out.RunnerUp = &second
 	}
 	for _, k := range order {
@@ -199,61 +204,90 @@ func trimValue(msg string) string {
 	return msg
 }
 
-// FewestChips finds the fewest chips (from lo, doubling, then bisecting
-// over multiples of step) whose best layout finishes o.Tokens within days.
-// newJob returns the job at a chip count.
+// FewestChips finds the fewest chips whose best layout finishes o.Tokens
+// within days. Counts are step × 2^a·3^b·5^c (what clusters are built
+// as, and what divides global batches of round sizes). It probes at lo chips, jumps to the count the deadline needs
+// (tokens/s per chip is nearly flat in the count), then bisects between
+// the last count that misses and the first that makes it: a few
+// searches instead of a sweep. newJob builds the job at a chip count;
+// limit caps the count.
 func FewestChips(newJob func(chips int) (*Estimator, error), space func(*Estimator) Space, o RunOptions, days float64, lo, step, limit int) (chips int, s Search, run Run, err error) {
-	ok := func(n int) (bool, Search, Run, error) {
+	type probe struct {
+		ok  bool
+		s   Search
+		r   Run
+		err error
+	}
+	var counts []int
+	for a := 1; step*a <= limit; a *= 2 {
+		for b := a; step*b <= limit; b *= 3 {
+			for c := b; step*c <= limit; c *= 5 {
+				if step*c >= lo {
+					counts = append(counts, step*c)
+				}
+			}
+		}
+	}
+	sort.Ints(counts)
+	if len(counts) == 0 {
+		return 0, Search{}, Run{}, fmt.Errorf("no chip count between %d and %d", lo, limit)
+	}
+	memo := map[int]probe{}
+	try := func(i int) probe {
+		n := counts[i]
+		if p, ok := memo[n]; ok {
+			return p
+		}
+		var p probe
 		e, err := newJob(n)
 		if err != nil {
-			return false, Search{}, Run{}, err
-		}
-		s := e.Search(space(e))
-		if s.Best == nil {
-			return false, s, Run{}, nil
-		}
-		r, err := e.Plan(*s.Best, o)
-		if err != nil {
-			return false, s, Run{}, err
-		}
-		return r.Days <= days, s, r, nil
-	}
-	lo = max(lo, step)
-	hi := lo
-	var hs Search
-	var hr Run
-	for {
-		good, s, r, err := ok(hi)
-		if err != nil {
-			return 0, Search{}, Run{}, err
-		}
-		if good {
-			hs, hr = s, r
-			break
-		}
-		lo = hi
-		hi *= 2
-		if hi > limit {
-			return 0, s, r, fmt.Errorf("no layout on up to %d chips finishes in %g days", limit, days)
-		}
-	}
-	if hi == lo {
-		return hi, hs, hr, nil
-	}
-	for hi-lo > step {
-		mid := (lo + hi) / 2 / step * step
-		if mid <= lo {
-			break
-		}
-		good, s, r, err := ok(mid)
-		if err != nil {
-			return 0, Search{}, Run{}, err
-		}
-		if good {
-			hi, hs, hr = mid, s, r
+			p.err = err
 		} else {
-			lo = mid
+			p.s = e.Search(space(e))
+			if p.s.Best != nil {
+				p.r, p.err = e.Plan(*p.s.Best, o)
+				p.ok = p.err == nil && p.r.Days <= days
+			}
+		}
+		memo[n] = p
+		return p
+	}
+	at := func(n float64) int { return min(sort.SearchInts(counts, int(math.Ceil(n))), len(counts)-1) }
+	i, miss := 0, -1
+	fits := false
+	for {
+		p := try(i)
+		if p.err != nil {
+			return 0, p.s, p.r, p.err
+		}
+		if p.ok {
+			break
+		}
+		miss = i
+		next := at(float64(counts[i]) * 2) // nothing fits yet: more chips for the memory
+		switch {
+		case p.s.Best != nil:
+			fits = true
+			next = at(float64(counts[i]) * p.r.Days / days * 1.02)
+		case fits:
+			next = i + 1 // this count does not divide; the next may
+		}
+		if next <= i {
+			next = i + 1
+		}
+		if next >= len(counts) {
+			return 0, p.s, p.r, fmt.Errorf("no layout on up to %d chips finishes in %g days", limit, days)
+		}
+		i = next
+	}
+	for miss+1 < i { // counts[miss] misses, counts[i] makes it
+		mid := (miss + i) / 2
+		if try(mid).ok {
+			i = mid
+		} else {
+			miss = mid
 		}
 	}
-	return hi, hs, hr, nil
+	p := try(i)
+	return counts[i], p.s, p.r, nil
 }
