@@ -97,19 +97,20 @@ func parseCount(s string) (float64, error) {
 
 // trainCase is one chip's answer.
 type trainCase struct {
-	Chip     string       `json:"chip"`
-	Vendor   string       `json:"vendor"`
-	Policy   string       `json:"policy"`
-	Node     string       `json:"node"`
-	Chips    int          `json:"chips"`
-	Devices  int          `json:"devices"`
-	Search   train.Search `json:"search"`
-	Run      *train.Run   `json:"run,omitempty"`
-	USDPerCH float64      `json:"usd_per_chip_hour"`
-	Estimate bool         `json:"cost_is_estimate"`
-	Reason   string       `json:"reason,omitempty"`
-	job      train.Job    `json:"-"`
-	est      *train.Estimator
+	Chip        string       `json:"chip"`
+	Vendor      string       `json:"vendor"`
+	Policy      string       `json:"policy"`
+	Node        string       `json:"node"`
+	Chips       int          `json:"chips"`
+	Devices     int          `json:"devices"`
+	Search      train.Search `json:"search"`
+	Run         *train.Run   `json:"run,omitempty"`
+	USDPerCH    float64      `json:"usd_per_chip_hour"`
+	Estimate    bool         `json:"cost_is_estimate"`
+	Reason      string       `json:"reason,omitempty"`
+	job         train.Job
+	defaultNode string
+	est         *train.Estimator
 }
 
 func runTrain(e *env, args []string) error {
@@ -183,13 +184,13 @@ func runTrain(e *env, args []string) error {
 		return err
 	}
 	opts := train.RunOptions{Tokens: tokens, CheckpointBytesPerSecond: f.checkpointGBps * 1e9, RestartSeconds: f.restartMin * 60}
-	var chips []*hardware.Chip
+	var chips []candidate
 	if f.chip != "" {
 		c, err := cat.Chip(f.chip)
 		if err != nil {
 			return fmt.Errorf("--chip: %w", err)
 		}
-		chips = []*hardware.Chip{c}
+		chips = []candidate{{c, f.node}}
 	} else {
 		chips, err = candidateChips(cat, f.chipList, f.roadmap)
 		if err != nil {
@@ -197,8 +198,9 @@ func runTrain(e *env, args []string) error {
 		}
 	}
 	var cases []*trainCase
-	for _, c := range chips {
-		tc := f.solve(cat, params, m, c, prec, rc, opts)
+	for _, cd := range chips {
+		c := cd.chip
+		tc := f.solve(cat, params, m, c, cd.node, prec, rc, opts)
 		d := set.Decide(c)
 		tc.Policy = string(d.Action)
 		if tc.Policy == "" {
@@ -211,7 +213,7 @@ func runTrain(e *env, args []string) error {
 		if tc.Reason != "" {
 			return fmt.Errorf("%s on %s: %s", m.ID, tc.Chip, tc.Reason)
 		}
-		if d := set.Decide(chips[0]); !d.Allowed() {
+		if d := set.Decide(chips[0].chip); !d.Allowed() {
 			fmt.Fprintf(e.stderr, "ersatz train: warning: %s is not allowed under %s: %s\n", tc.Chip, set.ID(), d)
 		}
 		return f.writeOne(e.stdout, m, tc)
@@ -219,21 +221,33 @@ func runTrain(e *env, args []string) error {
 	return f.writeMany(e.stdout, m, cases, set)
 }
 
-// candidateChips lists the chips to compare: --candidates, or every
-// shipping chip with a memory and a 16-bit or fp8 peak.
-func candidateChips(cat *hardware.Catalog, list string, roadmap bool) ([]*hardware.Chip, error) {
+// candidate is a chip and, where given, the node it sits in.
+type candidate struct {
+	chip *hardware.Chip
+	node string
+}
+
+// candidateChips lists the chips to compare: --candidates (chip or
+// chip@node, e.g. ascend-910c@cloudmatrix384), or every shipping chip
+// that computes in 16 bit.
+func candidateChips(cat *hardware.Catalog, list string, roadmap bool) ([]candidate, error) {
+	var out []candidate
 	if list != "" {
-		var out []*hardware.Chip
 		for _, n := range strings.Split(list, ",") {
-			c, err := cat.Chip(strings.TrimSpace(n))
+			name, node, _ := strings.Cut(strings.TrimSpace(n), "@")
+			c, err := cat.Chip(name)
 			if err != nil {
 				return nil, fmt.Errorf("--candidates: %w", err)
 			}
-			out = append(out, c)
+			if node != "" {
+				if _, err := cat.Node(node); err != nil {
+					return nil, fmt.Errorf("--candidates %s: %w", n, err)
+				}
+			}
+			out = append(out, candidate{c, node})
 		}
 		return out, nil
 	}
-	var out []*hardware.Chip
 	for _, c := range cat.Chips {
 		if c.Status != "shipping" && !roadmap {
 			continue
@@ -241,18 +255,17 @@ func candidateChips(cat *hardware.Catalog, list string, roadmap bool) ([]*hardwa
 		if !c.Runs(hardware.BF16) && !c.Runs(hardware.FP16) {
 			continue
 		}
-		out = append(out, c)
+		out = append(out, candidate{c, ""})
 	}
 	return out, nil
 }
 
 // solve finds the best layout of one chip: at --chips, or the fewest
 // chips that finish in --days.
-func (f *trainFlags) solve(cat *hardware.Catalog, params *perf.Params, m *model.Model, c *hardware.Chip, prec hardware.Precision, rc train.Recompute, opts train.RunOptions) *trainCase {
-	tc := &trainCase{Chip: c.ID, Vendor: c.Vendor}
-	nodeName := c.Node
-	if f.node != "" {
-		nodeName = f.node
+func (f *trainFlags) solve(cat *hardware.Catalog, params *perf.Params, m *model.Model, c *hardware.Chip, nodeName string, prec hardware.Precision, rc train.Recompute, opts train.RunOptions) *trainCase {
+	tc := &trainCase{Chip: c.ID, Vendor: c.Vendor, defaultNode: c.Node}
+	if nodeName == "" {
+		nodeName = c.Node
 	}
 	node, err := cat.Node(nodeName)
 	if err != nil {
@@ -449,6 +462,14 @@ func trainCSV(cases []*trainCase) *report.Table {
 	return t
 }
 
+// label is the chip, with its node when that is not the chip's default.
+func (tc *trainCase) label() string {
+	if tc.Node != "" && tc.Node != tc.defaultNode {
+		return tc.Chip + "@" + tc.Node
+	}
+	return tc.Chip
+}
+
 // writeMany prints the per-chip comparison, the recommendation under the
 // policy and the ban's impact against the best chip overall.
 func (f *trainFlags) writeMany(w io.Writer, m *model.Model, cases []*trainCase, set policy.Set) error {
@@ -497,11 +518,11 @@ func (f *trainFlags) writeMany(w io.Writer, m *model.Model, cases []*trainCase, 
 	var none []string
 	for _, tc := range cases {
 		if tc.Run == nil {
-			none = append(none, tc.Chip+" ("+tc.Reason+")")
+			none = append(none, tc.label()+" ("+tc.Reason+")")
 			continue
 		}
 		b, r := tc.Search.Best, tc.Run
-		t.Add(tc.Chip, tc.Policy, tc.Chips, b.Layout.String(), report.Num(float64(b.Step.Total), 3), fmt.Sprintf("%.1f%%", b.MFU*100),
+		t.Add(tc.label(), tc.Policy, tc.Chips, b.Layout.String(), report.Num(float64(b.Step.Total), 3), fmt.Sprintf("%.1f%%", b.MFU*100),
 			fmt.Sprintf("%s (%s–%s)", report.Num(r.Days, 3), report.Num(r.DaysLow, 2), report.Num(r.DaysHigh, 2)),
 			report.Num(r.ChipHours, 3), report.Num(r.CostUSD, 3), report.Num(r.EnergyMWh, 3), fmt.Sprintf("%.1f%%", r.Goodput*100), b.Binding)
 	}
@@ -515,10 +536,10 @@ func (f *trainFlags) writeMany(w io.Writer, m *model.Model, cases []*trainCase, 
 		fmt.Fprintf(w, "\nNothing the policy allows can do it.\n")
 		return nil
 	}
-	fmt.Fprintf(w, "\nRecommended under %s: %d × %s (%s), %s days, %s chip-hours, $%s; bound by %s.\n", set.ID(), allowed.Chips, allowed.Chip,
+	fmt.Fprintf(w, "\nRecommended under %s: %d × %s (%s), %s days, %s chip-hours, $%s; bound by %s.\n", set.ID(), allowed.Chips, allowed.label(),
 		allowed.Search.Best.Layout, report.Num(allowed.Run.Days, 3), report.Num(allowed.Run.ChipHours, 3), report.Num(allowed.Run.CostUSD, 3), allowed.Search.Best.Binding)
 	if any != nil && any != allowed {
-		fmt.Fprintf(w, "Ban impact: without the policy %d × %s, $%s: the policy costs ×%.2f in money, %+d chips, %+.1f days.\n", any.Chips, any.Chip,
+		fmt.Fprintf(w, "Ban impact: without the policy %d × %s, $%s: the policy costs ×%.2f in money, %+d chips, %+.1f days.\n", any.Chips, any.label(),
 			report.Num(any.Run.CostUSD, 3), allowed.Run.CostUSD/any.Run.CostUSD, allowed.Chips-any.Chips, allowed.Run.Days-any.Run.Days)
 	}
 	return nil

@@ -29,6 +29,9 @@ func New(j Job, p *perf.Params) (*Estimator, error) {
 	if err := checkJob(&j); err != nil {
 		return nil, err
 	}
+	if p == nil {
+		p = perf.DefaultParams()
+	}
 	est := &Estimator{e: estimator{job: &j}}
 	compute := j.Precision
 	if compute == hardware.FP16 && !j.Chip.Runs(hardware.FP16) {
@@ -203,7 +206,11 @@ func (t *estimator) step(l *Layout, micro int) Step {
 	if l.PP > 1 {
 		s.Bubble.add(float64(l.PP-1)/float64(l.VPP)*slot, perf.Overhead)
 	}
-	t.dataParallel(l, r, &s, micro, first, last)
+	one := a
+	if l.PP > 1 {
+		one = b
+	}
+	t.dataParallel(l, r, &s, micro, first, last, &one)
 	s.sum()
 	return s
 }
@@ -216,11 +223,9 @@ func (s *Step) scale(k float64) {
 }
 
 func (s *Step) sum() {
-	var tot units.Seconds
-	for _, p := range s.Parts() {
-		tot += p.Seconds
-	}
-	s.Total = tot
+	s.Total = s.Projections.Seconds + s.FFN.Seconds + s.Experts.Seconds + s.LMHead.Seconds + s.Attention.Seconds +
+		s.Elementwise.Seconds + s.Recompute.Seconds + s.TPComm.Seconds + s.CPComm.Seconds + s.EPComm.Seconds +
+		s.PPComm.Seconds + s.Bubble.Seconds + s.DPComm.Seconds + s.Optimizer.Seconds + s.Overhead.Seconds
 }
 
 // stageStep is one micro-batch's forward and backward through a stage.
@@ -301,7 +306,10 @@ func (t *estimator) stageParams(l *Layout, st stage, first bool) (dense, experts
 		dense += m.EmbeddingParams()
 	}
 	if st.head {
-		dense += m.LMHeadParams() + m.EmbeddingParams()*b2f(m.TiedEmbeddings)
+		dense += m.LMHeadParams()
+		if !first { // a tied head is a second copy on the last stage
+			dense += m.EmbeddingParams() * b2f(m.TiedEmbeddings)
+		}
 	}
 	dense /= tp
 	experts = st.moe * float64(m.Experts) / float64(l.EP) * m.ExpertParams()
@@ -323,7 +331,7 @@ func b2f(b bool) float64 {
 // micro-batch and ZeRO-3/FSDP gathers parameters for every forward and
 // backward, each hidden behind that micro-batch's compute. Only what
 // exceeds the compute it hides behind is exposed.
-func (t *estimator) dataParallel(l *Layout, r *perf.Rates, s *Step, micro int, first, last stage) {
+func (t *estimator) dataParallel(l *Layout, r *perf.Rates, s *Step, micro int, first, last stage, one *Step) {
 	pd, pe := t.stageParams(l, first, true)
 	if l.PP > 1 {
 		if d2, e2 := t.stageParams(l, last, false); d2+e2 > pd+pe {
@@ -334,11 +342,6 @@ func (t *estimator) dataParallel(l *Layout, r *perf.Rates, s *Step, micro int, f
 	ne := l.DP * l.CP * l.TP / l.EP
 	rs := ringTime(pd*gradReduceBytes, nd, t.dpBW(nd, l.TP, r), r.Hop) + ringTime(pe*gradReduceBytes, ne, t.dpBW(ne, l.EP, r), r.Hop)
 	ag := ringTime(pd*paramGatherBytes, nd, t.dpBW(nd, l.TP, r), r.Hop) + ringTime(pe*paramGatherBytes, ne, t.dpBW(ne, l.EP, r), r.Hop)
-	st := first
-	if l.PP > 1 {
-		st = last
-	}
-	one := t.stageStep(l, r, st)
 	fwd := float64(one.Projections.Seconds+one.FFN.Seconds+one.Experts.Seconds+one.LMHead.Seconds) / (1 + gemmBackward)
 	bwd := float64(one.Total) - fwd
 	mf := float64(micro)

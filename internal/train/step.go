@@ -53,9 +53,10 @@ type Step struct {
 	Total     units.Seconds `json:"total"`
 }
 
-// Parts lists the components with their names, in print order.
-func (s *Step) Parts() []NamedPart {
-	return []NamedPart{
+// Parts lists the components with their names, in print order (an
+// array, so that ranking layouts allocates nothing).
+func (s *Step) Parts() [15]NamedPart {
+	return [15]NamedPart{
 		{"projections", s.Projections}, {"ffn", s.FFN}, {"experts", s.Experts}, {"lm_head", s.LMHead},
 		{"attention", s.Attention}, {"elementwise", s.Elementwise}, {"recompute", s.Recompute},
 		{"tp_comm", s.TPComm}, {"cp_comm", s.CPComm}, {"ep_comm", s.EPComm}, {"pp_comm", s.PPComm},
