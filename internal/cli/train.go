@@ -339,10 +339,7 @@ func (f *trainFlags) solve(cat *hardware.Catalog, params *perf.Params, m *model.
 	tc.job = tc.est.Job()
 	tc.Devices = tc.job.Devices()
 	if tc.Search.Best == nil {
-		tc.Reason = fmt.Sprintf("no layout of %d fits", tc.Search.Tried)
-		if len(tc.Search.Rejections) > 0 {
-			tc.Reason += "; most often: " + tc.Search.Rejections[0].Reason + " (e.g. " + tc.Search.Rejections[0].Example + ")"
-		}
+		tc.Reason = fmt.Sprintf("no layout of %d fits: %s", tc.Search.Tried, tc.Search.Why())
 		return tc
 	}
 	run, err := tc.est.Plan(*tc.Search.Best, opts)

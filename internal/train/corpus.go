@@ -329,11 +329,7 @@ func (p *Predictor) Predict(c *Case) (corpus.Prediction, error) {
 	} else {
 		s := est.Search(space)
 		if s.Best == nil {
-			why := "no layout divides"
-			if len(s.Rejections) > 0 {
-				why = s.Rejections[0].Reason
-			}
-			return corpus.Prediction{}, fmt.Errorf("no layout of %d fits: %s", s.Tried, why)
+			return corpus.Prediction{}, fmt.Errorf("no layout of %d fits: %s", s.Tried, s.Why())
 		}
 		res = *s.Best
 		if c.DP != nil && res.Layout.DP != *c.DP {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 )
 
 // Space is the candidate values of each layout dimension; a dimension
@@ -92,10 +93,10 @@ func (e *Estimator) Search(s Space) Search {
 	var out Search
 	rej := map[string]*Rejection{}
 	var order []string
-	reject := func(reason string, l Layout, n int) {
+	reject := func(reason, example string, n int) {
 		r, ok := rej[reason]
 		if !ok {
-			r = &Rejection{Reason: reason, Example: l.String()}
+			r = &Rejection{Reason: reason, Example: example}
 			rej[reason] = r
 			order = append(order, reason)
 		}
@@ -110,7 +111,7 @@ func (e *Estimator) Search(s Space) Search {
 				if n%(tp*pp*cp) != 0 {
 					k := len(s.EP) * len(s.VPP) * len(s.ZeRO) * len(s.MicroBatch) * len(s.Recompute) * len(s.TPOverlap) * len(s.EPOverlap)
 					out.Tried += k
-					reject("tp·pp·cp does not divide the devices", Layout{TP: tp, PP: pp, CP: cp, DP: 0}, k)
+					reject("tp·pp·cp does not divide the devices", fmt.Sprintf("tp%d pp%d cp%d on %d devices", tp, pp, cp, n), k)
 					continue
 				}
 				for _, ep := range s.EP {
@@ -128,7 +129,7 @@ func (e *Estimator) Search(s Space) Search {
 												if r.Layout.DP > 0 {
 													ex = r.Layout
 												}
-												reject(reasonOf(err), ex, 1)
+												reject(reasonOf(err), ex.String(), 1)
 												continue
 											}
 											out.Feasible++
@@ -165,6 +166,23 @@ func (e *Estimator) Search(s Space) Search {
 	}
 	sort.SliceStable(out.Rejections, func(a, b int) bool { return out.Rejections[a].Count > out.Rejections[b].Count })
 	return out
+}
+
+// Why is the most telling reason nothing fits: the commonest memory
+// overflow if there is one (a count that divides but does not fit says
+// more than one that does not divide), else the commonest reason.
+func (s *Search) Why() string {
+	if len(s.Rejections) == 0 {
+		return "no layout in the space"
+	}
+	r := s.Rejections[0]
+	for _, x := range s.Rejections {
+		if strings.HasPrefix(x.Reason, "memory:") {
+			r = x
+			break
+		}
+	}
+	return fmt.Sprintf("%s (%d layouts, e.g. %s)", r.Reason, r.Count, r.Example)
 }
 
 // better ranks a before b: shorter step, then less memory.

@@ -1,0 +1,47 @@
+package cli
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// trainGolden are the `ersatz train` and training-validate commands the
+// README and docs/train.md show; run `go test ./internal/cli -run
+// TestTrainGolden -update` after an intended change.
+var trainGolden = []struct {
+	name string
+	args string
+	code int
+	slow bool // skipped under -race (numeric, single-threaded)
+}{
+	// The README's R2 question.
+	{"train-v3-h800-published", "train --model deepseek-ai/DeepSeek-V3 --chip h800-sxm --chips 2048 --tokens 14.8T --precision fp8 --global-batch 15360 --tp 1 --pp 16 --ep 64 --vpp 2 --zero 1 --ep-overlap", 0, false},
+	{"train-v3-910b-60d", "train --model deepseek-ai/DeepSeek-V3 --chip ascend-910b2 --days 60 --tokens 14.8T --global-batch 15360", 0, true},
+	{"train-v3-cm384-60d", "train --model deepseek-ai/DeepSeek-V3 --chip ascend-910c --node cloudmatrix384 --days 60 --tokens 14.8T --global-batch 15360", 0, true},
+	{"train-v3-cn-domestic-60d", "train --model deepseek-ai/DeepSeek-V3 --days 60 --tokens 14.8T --global-batch 15360 --policy cn-domestic --candidates h800-sxm,h100-sxm,ascend-910b2,ascend-910c,ascend-910c@cloudmatrix384", 0, true},
+	{"validate-training", "validate --corpus training", 0, true},
+	{"train-csv", "train --model meta-llama/Llama-3.1-8B-Instruct --chip h100 --chips 64 --tokens 1T --tp 1 --pp 1 --vpp 1 --zero 1 --micro-batch 2 --recompute selective --csv", 0, false},
+	{"train-missing-tokens", "train --model meta-llama/Llama-3.1-8B-Instruct --chip h100 --chips 8", 2, false},
+	{"train-bad-recompute", "train --model meta-llama/Llama-3.1-8B-Instruct --chip h100 --chips 8 --tokens 1T --recompute some", 2, false},
+	{"train-bad-tokens", "train --model meta-llama/Llama-3.1-8B-Instruct --chip h100 --chips 8 --tokens lots", 2, false},
+	{"train-no-fit", "train --model meta-llama/Llama-3.1-405B-Instruct --chip h100 --chips 8 --tokens 1T", 1, false},
+	{"train-bad-layout", "train --model meta-llama/Llama-3.1-8B-Instruct --chip h100 --chips 8 --tokens 1T --tp 3", 1, false},
+}
+
+func TestTrainGolden(t *testing.T) {
+	for _, tc := range trainGolden {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.slow && raceOn {
+				t.Skip("numeric and single-threaded; checked without -race")
+			}
+			var stdout, stderr bytes.Buffer
+			code := Main(strings.Fields(tc.args), strings.NewReader(""), &stdout, &stderr, func(string) string { return "" })
+			if code != tc.code {
+				t.Errorf("ersatz %s: exit %d, want %d\nstderr: %s", tc.args, code, tc.code, stderr.String())
+			}
+			check(t, tc.name+".stdout", stdout.Bytes())
+			check(t, tc.name+".stderr", stderr.Bytes())
+		})
+	}
+}
