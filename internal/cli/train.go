@@ -548,9 +548,12 @@ func (f *trainFlags) writeMany(w io.Writer, m *model.Model, cases []*trainCase, 
 func validateTraining(e *env, fset *flag.FlagSet, name string, cat *hardware.Catalog, params *perf.Params, asJSON bool) (done bool, err error) {
 	var data []byte
 	var fsys iofs.FS
-	if name == "training" {
+	switch name {
+	case "training":
 		data, fsys = train.Shipped(), train.ShippedFS()
-	} else {
+	case "training-independent":
+		data, fsys = train.Independent(), train.ShippedFS()
+	default:
 		if _, builtin := builtinCorpora[name]; builtin {
 			return false, nil
 		}

@@ -75,7 +75,7 @@ func runValidate(e *env, args []string) error {
 	fs := newFlags(e, "validate", "[--corpus FILE|published|independent] [--json]")
 	var cats catalogs
 	cats.register(fs)
-	file := fs.String("corpus", "published", "corpus file (the format of docs/corpus.md, or a training corpus, docs/train.md), or a built-in one: published, independent, training")
+	file := fs.String("corpus", "published", "corpus file (the format of docs/corpus.md, or a training corpus, docs/train.md), or a built-in one: published, independent, training, training-independent")
 	params := fs.String("params", "", "YAML file of efficiency parameters merged over the built-in ones (see internal/perf/params.yaml)")
 	asJSON := fs.Bool("json", false, "print the report as JSON (the spec's shape)")
 	if err := parse(fs, args); err != nil {

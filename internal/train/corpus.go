@@ -29,6 +29,16 @@ func Shipped() []byte {
 	return b
 }
 
+// Independent returns the held-out training corpus
+// (corpus/independent.yaml): figures from other sources, kept apart.
+func Independent() []byte {
+	b, err := shipped.ReadFile("corpus/independent.yaml")
+	if err != nil {
+		panic("train: embedded corpus: " + err.Error())
+	}
+	return b
+}
+
 // ShippedFS holds the shipped corpus and the config.json files its cases
 // name by path (relative to the corpus file, at the root of the FS).
 func ShippedFS() fs.FS {
