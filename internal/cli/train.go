@@ -400,7 +400,9 @@ func (f *trainFlags) writeOne(w io.Writer, m *model.Model, tc *trainCase) error 
 		n string
 		b float64
 	}{{"weights", float64(mem.Weights)}, {"gradients", float64(mem.Gradients)}, {"optimizer states", float64(mem.Optimizer)}, {"activations", float64(mem.Activations)}, {"logits", float64(mem.Logits)}, {"total", float64(mem.Total)}, {"usable", float64(mem.Usable)}} {
-		mt.Add(x.n, gbOf(x.b))
+		if x.b > 0 || x.n == "total" {
+			mt.Add(x.n, gbOf(x.b))
+		}
 	}
 	if err := mt.WriteText(w); err != nil {
 		return err

@@ -281,14 +281,15 @@ func FewestChips(newJob func(chips int) (*Estimator, error), space func(*Estimat
 		if p.ok {
 			break
 		}
-		miss = i
 		next := at(float64(counts[i]) * 2) // nothing fits yet: more chips for the memory
 		switch {
 		case p.s.Best != nil:
-			fits = true
+			fits, miss = true, i // a real miss: too slow
 			next = at(float64(counts[i]) * p.r.Days / days * 1.02)
 		case fits:
 			next = i + 1 // this count does not divide; the next may
+		default:
+			miss = i // nothing fits: too little memory
 		}
 		if next <= i {
 			next = i + 1
@@ -299,7 +300,21 @@ func FewestChips(newJob func(chips int) (*Estimator, error), space func(*Estimat
 		i = next
 	}
 	for miss+1 < i { // counts[miss] misses, counts[i] makes it
+		// A count no layout divides says nothing about the deadline: probe
+		// the nearest count above the middle that has a layout.
 		mid := (miss + i) / 2
+		for mid < i && try(mid).err == nil && try(mid).s.Best == nil {
+			mid++
+		}
+		if mid == i { // nothing between the middle and i: look below
+			mid = (miss + i) / 2
+			for mid > miss && try(mid).err == nil && try(mid).s.Best == nil {
+				mid--
+			}
+			if mid == miss {
+				break
+			}
+		}
 		if try(mid).ok {
 			i = mid
 		} else {
