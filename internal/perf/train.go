@@ -58,14 +58,10 @@ func DeviceRates(chip *hardware.Chip, node *hardware.Node, devicesPerChip int, c
 		in.dpc = chip.EngineDevices()
 	}
 	in.attnTP = 1
-	s := 1.0
-	switch {
-	case variant < 0:
-		s = 0.5
-	case variant > 0:
-		s = 2
+	in.setRates(1, 1)
+	if variant != 0 {
+		in = in.Variant(variant)
 	}
-	in.setRates(s, s)
 	return Rates{
 		GEMM: in.gemmRate, Attention: in.attnRate, Memory: in.memBW,
 		ScaleUp: in.upBW, ScaleOut: in.outBW, Hop: in.hop, Kernel: in.kernel,
