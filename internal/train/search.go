@@ -209,15 +209,15 @@ func reasonOf(err error) string {
 
 // trimValue drops per-layout numbers so that reasons group.
 func trimValue(msg string) string {
-	switch {
-	case len(msg) > 12 && msg[:12] == "tp·pp·cp·dp ":
-		return "tp·pp·cp·dp misses the device count"
-	case len(msg) > 15 && msg[:15] == "dp·micro_batch ":
-		return "dp·micro_batch does not divide the global batch"
-	case len(msg) > 7 && msg[:7] == "pp·vpp ":
-		return "pp·vpp exceeds the layers"
-	case len(msg) > 14 && msg[:14] == "must divide dp":
-		return "ep must divide dp·cp·tp"
+	for _, g := range []struct{ prefix, reason string }{
+		{"tp·pp·cp·dp ", "tp·pp·cp·dp misses the device count"},
+		{"dp·micro_batch ", "dp·micro_batch does not divide the global batch"},
+		{"pp·vpp ", "pp·vpp exceeds the layers"},
+		{"must divide dp", "ep must divide dp·cp·tp"},
+	} {
+		if strings.HasPrefix(msg, g.prefix) {
+			return g.reason
+		}
 	}
 	return msg
 }
