@@ -50,7 +50,7 @@ func (f *trainFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.vpp, "vpp", 0, "virtual pipeline stages per rank (interleaved 1F1B); unset: searched")
 	fs.IntVar(&f.zero, "zero", -1, "ZeRO stage 0-3 (3 = FSDP); unset: 1 and 3 searched")
 	fs.IntVar(&f.micro, "micro-batch", 0, "sequences per micro-batch; unset: 1, 2, 4 searched")
-	fs.StringVar(&f.recompute, "recompute", "", "activation recompute: none, selective or full; unset: searched")
+	fs.StringVar(&f.recompute, "recompute", "", "activation recompute: none, selective, full, or block (the fewest whole layers that fit); unset: none, selective and full searched")
 	fs.BoolVar(&f.tpOverlap, "tp-overlap", false, "hide TP collectives behind the GEMMs (Megatron's --tp-comm-overlap, torchtitan's AsyncTP, MindSpeed's MC2)")
 	fs.BoolVar(&f.epOverlap, "ep-overlap", false, "hide the expert all-to-all behind another micro-batch (DualPipe, 1F1B A2A overlap)")
 	fs.Float64Var(&f.days, "days", 0, "find the fewest chips that finish --tokens within this many days")

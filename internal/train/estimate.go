@@ -15,6 +15,9 @@ type estimator struct {
 	job   *Job
 	rates perf.Rates // the variant being evaluated
 	all   [3]perf.Rates
+	// frac is the share of layers recomputed whole (see
+	// Result.RecomputedShare) for the layout being evaluated.
+	frac float64
 	// scoreFwdPerSeq is the forward score and value FLOPs of one causal
 	// sequence per layer (sliding layers capped), heads summed.
 	scoreFwdPerSeq float64
@@ -65,6 +68,10 @@ type Result struct {
 	Memory Memory `json:"memory"`
 	// MicroBatches is the micro-batches per data-parallel rank per step.
 	MicroBatches int `json:"micro_batches"`
+	// RecomputedShare is the share of each stage's layers whose forward
+	// pass reruns in the backward (1 for full, 0 for none and selective,
+	// the fewest whole layers that fit for block).
+	RecomputedShare float64 `json:"recomputed_share"`
 	// TokensPerSecond is the whole cluster's training throughput.
 	TokensPerSecond float64 `json:"tokens_per_s"`
 	// ModelTFLOPSPerChip counts model FLOPs (6 × the active matmul
@@ -101,8 +108,9 @@ func (e *Estimator) nominal(l Layout) (Result, error) {
 	res := Result{Layout: l}
 	res.MicroBatches = t.job.GlobalBatch / (l.DP * l.MicroBatch)
 	t.rates = t.all[0]
+	res.Memory, t.frac = t.memory(&l, res.MicroBatches)
+	res.RecomputedShare = t.frac
 	res.Step = t.step(&l, res.MicroBatches)
-	res.Memory = t.memory(&l, res.MicroBatches)
 	tokens := float64(t.job.GlobalBatch) * float64(t.job.SeqLen)
 	res.TokensPerSecond = tokens / float64(res.Step.Total)
 	flops := ModelFLOPsPerToken(t.job.Model, t.job.SeqLen, Causal) * tokens
@@ -122,6 +130,7 @@ func (e *Estimator) nominal(l Layout) (Result, error) {
 func (e *Estimator) band(res *Result) {
 	t := &e.e
 	l := res.Layout
+	t.frac = res.RecomputedShare
 	t.rates = t.all[1]
 	res.StepHigh = t.step(&l, res.MicroBatches).Total
 	t.rates = t.all[2]
@@ -243,12 +252,11 @@ func (t *estimator) stageStep(l *Layout, r *perf.Rates, st stage) Step {
 		s.Attention.add(n*(1+attnBackward)*w.attn, w.attnB)
 		s.Elementwise.add(n*(1+gemmBackward)*w.elem, w.elemB)
 		s.Overhead.add(n*(1+kernelsBackward)*w.overhead, perf.Overhead)
-		passes := 2.0 // forward and backward each run the layer's collectives
-		switch l.Recompute {
-		case RecomputeFull:
-			s.Recompute.add(n*(w.proj+w.ffn+w.experts+w.attn+w.elem+w.overhead), perf.Compute)
-			passes = 3
-		case RecomputeSelective:
+		// Forward and backward each run the layer's collectives, and so
+		// does a recomputed forward.
+		passes := 2 + t.frac
+		s.Recompute.add(t.frac*n*(w.proj+w.ffn+w.experts+w.attn+w.elem+w.overhead), perf.Compute)
+		if l.Recompute == RecomputeSelective {
 			s.Recompute.add(n*w.attn, w.attnB)
 		}
 		tp := w.tp
@@ -264,9 +272,7 @@ func (t *estimator) stageStep(l *Layout, r *perf.Rates, st stage) Step {
 		ep := passes * w.ep
 		if l.EPOverlap {
 			compute := (w.gemm+w.attn)*(1+gemmBackward) + w.attn*(attnBackward-gemmBackward)
-			if l.Recompute == RecomputeFull {
-				compute += w.gemm + w.attn
-			}
+			compute += t.frac * (w.gemm + w.attn)
 			ep = math.Max(0, ep-compute)
 		}
 		s.EPComm.add(n*ep, perf.Network)
@@ -364,61 +370,107 @@ func (t *estimator) dataParallel(l *Layout, r *perf.Rates, s *Step, micro int, f
 	s.Optimizer.add(adamBytesPerParam*shard/r.Memory, perf.Memory)
 }
 
-// memory is the fullest device's memory.
-func (t *estimator) memory(l *Layout, micro int) Memory {
+// memory is the fullest device's memory, and the share of layers
+// recomputed whole: 1 for full, 0 for none and selective, and for block
+// the fewest whole layers of each stage that bring it under the usable
+// memory (all of them if even that does not).
+func (t *estimator) memory(l *Layout, micro int) (Memory, float64) {
 	first, last := t.stages(l)
-	mem := Memory{Usable: units.Bytes(t.job.Chip.Memory()) / units.Bytes(t.job.dpc()) * UsableShare}
+	usable := units.Bytes(t.job.Chip.Memory()) / units.Bytes(t.job.dpc()) * UsableShare
 	inflight := float64(min(micro, l.PP))
 	if l.VPP > 1 {
 		// Megatron's theoretical_memory_usage.py: interleaving keeps
 		// (1 + (pp−1)/(pp·vpp)) times more in flight.
 		inflight *= 1 + float64(l.PP-1)/float64(l.PP*l.VPP)
 	}
-	sp := l.TP > 1
-	for i, st := range []stage{first, last} {
-		if i == 1 && l.PP == 1 {
-			break
+	stages := []stage{first, last}
+	if l.PP == 1 {
+		stages = stages[:1]
+	}
+	frac := 0.0
+	switch l.Recompute {
+	case RecomputeFull:
+		frac = 1
+	case RecomputeBlock:
+		for i, st := range stages {
+			m0 := t.stageMemory(l, st, i, inflight, 0, usable)
+			if m0.Total <= usable {
+				continue
+			}
+			m1 := t.stageMemory(l, st, i, inflight, 1, usable)
+			n := st.moe + st.dense
+			// Memory falls linearly in the recomputed share from its value
+			// just above 0 (the recomputed layer's working set appears)
+			// to m1 at 1.
+			w := t.stageMemory(l, st, i, inflight, 1/n, usable)
+			f := 1.0
+			if w.Total > m1.Total && n > 1 {
+				slope := float64(w.Total-m1.Total) / (1 - 1/n)
+				f = 1/n + float64(w.Total-usable)/slope
+			}
+			f = math.Min(1, math.Ceil(math.Max(f, 0)*n-1e-9)/n)
+			frac = math.Max(frac, f)
 		}
-		pd, pe := t.stageParams(l, st, i == 0)
-		wd, gd, od := StateBytesPerParam(l.ZeRO, l.DP*l.CP)
-		we, ge, oe := StateBytesPerParam(l.ZeRO, l.DP*l.CP*l.TP/l.EP)
-		var m Memory
-		m.Usable = mem.Usable
-		m.Weights = units.Bytes(pd*wd + pe*we)
-		m.Gradients = units.Bytes(pd*gd + pe*ge)
-		m.Optimizer = units.Bytes(pd*od + pe*oe)
-		fl := inflight
-		if i == 1 && l.VPP == 1 {
-			fl = 1 // the last stage of 1F1B holds one micro-batch
-		}
-		m.InFlight = fl
-		var act float64
-		if st.moe > 0 {
-			t.stageMoE = 1
-			act += st.moe * t.ActivationBytesPerLayer(l.MicroBatch, t.job.SeqLen, l.TP, l.CP, sp, l.Recompute)
-		}
-		if st.dense > 0 {
-			t.stageMoE = 0
-			act += st.dense * t.ActivationBytesPerLayer(l.MicroBatch, t.job.SeqLen, l.TP, l.CP, sp, l.Recompute)
-		}
-		act *= fl
-		if l.Recompute == RecomputeFull {
-			// The layer being recomputed holds its whole set once.
-			t.stageMoE = int(math.Min(st.moe, 1))
-			act += t.ActivationBytesPerLayer(l.MicroBatch, t.job.SeqLen, l.TP, l.CP, sp, RecomputeNone)
-		}
-		m.Activations = units.Bytes(act)
-		if st.head {
-			m.Logits = units.Bytes(4 * float64(l.MicroBatch) * float64(t.job.SeqLen) / float64(l.CP) * float64(t.job.Model.Vocab) / float64(l.TP))
-		}
-		m.Total = m.Weights + m.Gradients + m.Optimizer + m.Activations + m.Logits
-		m.Stage = [...]string{"first", "last"}[i]
-		if l.PP == 1 {
-			m.Stage = "only"
-		}
-		if m.Total > mem.Total {
+	}
+	var mem Memory
+	mem.Usable = usable
+	for i, st := range stages {
+		if m := t.stageMemory(l, st, i, inflight, frac, usable); m.Total > mem.Total {
 			mem = m
 		}
 	}
-	return mem
+	return mem, frac
+}
+
+// stageMemory is one stage's device memory with frac of its layers
+// recomputed whole.
+func (t *estimator) stageMemory(l *Layout, st stage, i int, inflight, frac float64, usable units.Bytes) Memory {
+	sp := l.TP > 1
+	pd, pe := t.stageParams(l, st, i == 0)
+	wd, gd, od := StateBytesPerParam(l.ZeRO, l.DP*l.CP)
+	we, ge, oe := StateBytesPerParam(l.ZeRO, l.DP*l.CP*l.TP/l.EP)
+	m := Memory{Usable: usable}
+	m.Weights = units.Bytes(pd*wd + pe*we)
+	m.Gradients = units.Bytes(pd*gd + pe*ge)
+	m.Optimizer = units.Bytes(pd*od + pe*oe)
+	fl := inflight
+	if i == 1 && l.VPP == 1 {
+		fl = 1 // the last stage of 1F1B holds one micro-batch
+	}
+	m.InFlight = fl
+	stored := l.Recompute
+	if stored == RecomputeFull || stored == RecomputeBlock {
+		stored = RecomputeNone
+	}
+	per := func(moe bool, r Recompute) float64 {
+		t.stageMoE = 0
+		if moe {
+			t.stageMoE = 1
+		}
+		return t.ActivationBytesPerLayer(l.MicroBatch, t.job.SeqLen, l.TP, l.CP, sp, r)
+	}
+	var act float64
+	for _, x := range []struct {
+		n   float64
+		moe bool
+	}{{st.moe, true}, {st.dense, false}} {
+		if x.n > 0 {
+			act += x.n * ((1-frac)*per(x.moe, stored) + frac*per(x.moe, RecomputeFull))
+		}
+	}
+	act *= fl
+	if frac > 0 {
+		// The layer being recomputed holds its whole set once.
+		act += per(st.moe > 0, RecomputeNone)
+	}
+	m.Activations = units.Bytes(act)
+	if st.head {
+		m.Logits = units.Bytes(4 * float64(l.MicroBatch) * float64(t.job.SeqLen) / float64(l.CP) * float64(t.job.Model.Vocab) / float64(l.TP))
+	}
+	m.Total = m.Weights + m.Gradients + m.Optimizer + m.Activations + m.Logits
+	m.Stage = [...]string{"first", "last"}[i]
+	if l.PP == 1 {
+		m.Stage = "only"
+	}
+	return m
 }

@@ -14,20 +14,24 @@ type Recompute string
 // Recompute policies (Megatron's --recompute-granularity): none stores
 // every activation; selective recomputes the attention core (Korthikanti
 // et al. 2022); full stores only each layer's input and reruns the layer's
-// forward pass in the backward pass.
+// forward pass in the backward pass; block recomputes whole layers, but
+// only as many of each stage's as the memory needs (Megatron's
+// --recompute-method block --recompute-num-layers k, with k the fewest
+// that fit).
 const (
 	RecomputeNone      Recompute = "none"
 	RecomputeSelective Recompute = "selective"
 	RecomputeFull      Recompute = "full"
+	RecomputeBlock     Recompute = "block"
 )
 
 // ParseRecompute accepts none, selective or full.
 func ParseRecompute(s string) (Recompute, error) {
 	switch r := Recompute(strings.ToLower(strings.TrimSpace(s))); r {
-	case RecomputeNone, RecomputeSelective, RecomputeFull:
+	case RecomputeNone, RecomputeSelective, RecomputeFull, RecomputeBlock:
 		return r, nil
 	}
-	return "", fmt.Errorf("recompute %q: want none, selective or full", s)
+	return "", fmt.Errorf("recompute %q: want none, selective, full or block", s)
 }
 
 // Layout is how a job is spread over the devices. Degrees count devices
@@ -181,10 +185,8 @@ func check(j *Job, l *Layout) error {
 	if j.GlobalBatch%(l.DP*l.MicroBatch) != 0 {
 		return &LayoutError{"micro_batch", l.MicroBatch, fmt.Sprintf("dp·micro_batch = %d must divide the global batch of %d sequences", l.DP*l.MicroBatch, j.GlobalBatch)}
 	}
-	switch l.Recompute {
-	case RecomputeNone, RecomputeSelective, RecomputeFull:
-	default:
-		return fmt.Errorf("recompute %q: want none, selective or full", l.Recompute)
+	if _, err := ParseRecompute(string(l.Recompute)); err != nil {
+		return err
 	}
 	return nil
 }

@@ -135,3 +135,34 @@ func asOverflow(err error, oe **OverflowError) bool {
 	*oe = o
 	return ok
 }
+
+// Block recompute reruns the fewest whole layers of a stage that fit:
+// Llama 3 405B on 8,192 H100 at tp8 pp16 vpp4 holds 8 layers a stage and
+// 16·(1 + 15/64) = 19.75 micro-batches in flight; with none it needs
+// about 150 GB, so some of the 8 layers recompute, and one fewer would
+// not fit.
+func TestBlockRecompute(t *testing.T) {
+	j := job(t, "meta-llama/Llama-3.1-405B-Instruct", "h100-sxm", 8192, 8192, 2048, hardware.BF16)
+	e := newEst(t, j)
+	l := Layout{TP: 8, PP: 16, DP: 64, VPP: 4, ZeRO: 1, Recompute: RecomputeBlock, MicroBatch: 1}
+	r, err := e.Evaluate(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := r.RecomputedShare * 8
+	if k < 1 || k > 7 || math.Abs(k-math.Round(k)) > 1e-9 {
+		t.Fatalf("recomputed share %g: want a whole number of the 8 layers, some but not all", r.RecomputedShare)
+	}
+	if r.Memory.Total > r.Memory.Usable {
+		t.Errorf("block: %.1f GB over %.1f usable", r.Memory.Total.GB(), r.Memory.Usable.GB())
+	}
+	first, _ := e.e.stages(&r.Layout)
+	fewer := e.e.stageMemory(&r.Layout, first, 0, 19.75, (k-1)/8, r.Memory.Usable)
+	if fewer.Total <= r.Memory.Usable {
+		t.Errorf("%g layers would fit too (%.1f GB)", k-1, fewer.Total.GB())
+	}
+	full, _ := e.Evaluate(Layout{TP: 8, PP: 16, DP: 64, VPP: 4, ZeRO: 1, Recompute: RecomputeFull, MicroBatch: 1})
+	if !(r.Step.Recompute.Seconds < full.Step.Recompute.Seconds && r.Step.Total < full.Step.Total) {
+		t.Errorf("block recompute %v not cheaper than full %v", r.Step.Recompute.Seconds, full.Step.Recompute.Seconds)
+	}
+}

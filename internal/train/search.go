@@ -20,7 +20,8 @@ type Space struct {
 // DefaultSpace is what a search tries when the user pins nothing: powers
 // of two for every degree (TP up to twice the scale-up domain, so that a
 // layout that crosses it is seen and scored), ZeRO 1 (Megatron's
-// distributed optimizer) and 3 (FSDP), the three recompute policies,
+// distributed optimizer) and 3 (FSDP), the three recompute
+// policies (block is opt-in: docs/train.md shows what it changes),
 // micro-batches of 1, 2 and 4, TP and EP overlap off: they are opt-in in
 // the frameworks (Megatron-LM's --tp-comm-overlap and
 // --overlap-moe-expert-parallel-comm, torchtitan's AsyncTP), so a
