@@ -23,17 +23,18 @@ import (
 
 // trainFlags are the flags of `ersatz train`.
 type trainFlags struct {
-	model, chip, node, precision, tokens, policy, allow, deny, params, chipList string
-	chips, seqLen, globalBatch, globalBatchTokens                               int
-	days, checkpointGBps, restartMin                                            float64
-	tp, pp, ep, cp, vpp, zero, micro                                            int
-	recompute                                                                   string
-	tpOverlap, epOverlap, asJSON, asCSV, explain, roadmap                       bool
-	set                                                                         map[string]bool
-	costs                                                                       plan.Costs
+	model, chip, node, precision, tokens, policy, allow, deny, params, chipList, scenario string
+	chips, seqLen, globalBatch, globalBatchTokens                                         int
+	days, checkpointGBps, restartMin                                                      float64
+	tp, pp, ep, cp, vpp, zero, micro                                                      int
+	recompute                                                                             string
+	tpOverlap, epOverlap, asJSON, asCSV, explain, roadmap                                 bool
+	set                                                                                   map[string]bool
+	costs                                                                                 plan.Costs
 }
 
 func (f *trainFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.scenario, "scenario", "", "a training scenario file (the training corpus format without measured, docs/train.md): price every case")
 	fs.StringVar(&f.model, "model", "", "model id from `ersatz models`, or a config.json path (GPT2LMHeadModel configs included)")
 	fs.StringVar(&f.chip, "chip", "", "chip id; without it every chip the policy allows is tried (needs --chips or --days)")
 	fs.IntVar(&f.chips, "chips", 0, "chips (packages) in the cluster; without it --days finds the fewest")
@@ -124,6 +125,9 @@ func runTrain(e *env, args []string) error {
 	}
 	f.set = map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
+	if f.scenario != "" {
+		return f.runScenario(e, &cats)
+	}
 	if f.model == "" {
 		return usagef("--model is required")
 	}
@@ -594,4 +598,109 @@ func validateTraining(e *env, fset *flag.FlagSet, name string, cat *hardware.Cat
 		fmt.Fprintln(e.stdout, "cross-validated (leave one source out): the same figures; the training estimator calibrates nothing on the corpus")
 	}
 	return true, nil
+}
+
+// scenarioRow is one scenario case's answer.
+type scenarioRow struct {
+	ID       string        `json:"id"`
+	Chip     string        `json:"chip"`
+	Chips    int           `json:"chips"`
+	Searched bool          `json:"searched"`
+	Result   *train.Result `json:"result,omitempty"`
+	Run      *train.Run    `json:"run,omitempty"`
+	Reason   string        `json:"reason,omitempty"`
+}
+
+// runScenario prices every case of a training scenario file: its own
+// layout, or the best of the degrees it leaves open, and the run when the
+// case (or --tokens) gives a token budget.
+func (f *trainFlags) runScenario(e *env, cats *catalogs) error {
+	cat, err := cats.hardware(e)
+	if err != nil {
+		return err
+	}
+	params, err := loadParams(f.params)
+	if err != nil {
+		return err
+	}
+	data, err := readFile(f.scenario)
+	if err != nil {
+		return err
+	}
+	file, warns, err := train.ParseCorpus(data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", f.scenario, err)
+	}
+	for _, w := range warns {
+		fmt.Fprintf(e.stderr, "ersatz train: warning: %v\n", w)
+	}
+	var tokens float64
+	if f.tokens != "" {
+		if tokens, err = parseCount(f.tokens); err != nil {
+			return usagef("--tokens %q: %v", f.tokens, err)
+		}
+	}
+	p := &train.Predictor{Hardware: cat, Models: model.Default(), Params: params, FS: os.DirFS(filepath.Dir(f.scenario))}
+	var rows []scenarioRow
+	failed := 0
+	for i := range file.Cases {
+		c := &file.Cases[i]
+		row := scenarioRow{ID: c.ID, Chip: c.Chip, Chips: c.Chips}
+		est, res, searched, err := p.Resolve(c)
+		if err != nil {
+			row.Reason = err.Error()
+			failed++
+			rows = append(rows, row)
+			continue
+		}
+		row.Searched, row.Result = searched, &res
+		budget := c.Tokens
+		if budget == 0 {
+			budget = tokens
+		}
+		if budget > 0 {
+			if run, err := est.Plan(res, train.RunOptions{Tokens: budget}); err == nil {
+				row.Run = &run
+			}
+		}
+		rows = append(rows, row)
+	}
+	if f.asJSON {
+		if err := report.WriteJSON(e.stdout, rows); err != nil {
+			return err
+		}
+	} else {
+		t := &report.Table{Header: []string{"id", "chip", "chips", "layout", "step s", "MFU", "tok/s/chip", "GB/device", "days", "chip-hours", "binding"},
+			Right: map[int]bool{2: true, 4: true, 5: true, 6: true, 7: true, 8: true, 9: true}}
+		for _, r := range rows {
+			if r.Result == nil {
+				t.Add(r.ID, r.Chip, r.Chips, "-", "-", "-", "-", "-", "-", "-", r.Reason)
+				continue
+			}
+			b := r.Result
+			lay := b.Layout.String()
+			if r.Searched {
+				lay += " (searched)"
+			}
+			days, ch := "-", "-"
+			if r.Run != nil {
+				days, ch = report.Num(r.Run.Days, 3), report.Num(r.Run.ChipHours, 3)
+			}
+			t.Add(r.ID, r.Chip, r.Chips, lay, report.Num(float64(b.Step.Total), 3), fmt.Sprintf("%.1f%%", b.MFU*100),
+				report.Num(b.TokensPerSecond/float64(r.Chips), 4), report.Num(b.Memory.Total.GB(), 3), days, ch, b.Binding)
+		}
+		var err error
+		if f.asCSV {
+			err = t.WriteCSV(e.stdout)
+		} else {
+			err = t.WriteText(e.stdout)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d cases could not be priced", failed, len(rows))
+	}
+	return nil
 }

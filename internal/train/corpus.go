@@ -312,20 +312,18 @@ func (c *Case) Space(j *Job, domain int) (Space, bool) {
 	return s, searched
 }
 
-// Predict answers one case: the best layout of its space (or its own
-// layout when it states every degree), in the case's metric, with the
-// band.
-func (p *Predictor) Predict(c *Case) (corpus.Prediction, error) {
+// Resolve prices one case: its own layout when it states every degree,
+// else the best of its space. searched says which.
+func (p *Predictor) Resolve(c *Case) (est *Estimator, res Result, searched bool, err error) {
 	j, err := p.Job(c)
 	if err != nil {
-		return corpus.Prediction{}, err
+		return nil, Result{}, false, err
 	}
-	est, err := New(j, p.Params)
+	est, err = New(j, p.Params)
 	if err != nil {
-		return corpus.Prediction{}, err
+		return nil, Result{}, false, err
 	}
 	space, searched := c.Space(&j, est.e.all[0].Domain)
-	var res Result
 	if space.Size() == 1 || !searched {
 		l := Layout{TP: space.TP[0], PP: space.PP[0], EP: space.EP[0], CP: space.CP[0], VPP: space.VPP[0], ZeRO: space.ZeRO[0],
 			MicroBatch: space.MicroBatch[0], Recompute: space.Recompute[0], TPOverlap: space.TPOverlap[0], EPOverlap: space.EPOverlap[0]}
@@ -334,18 +332,27 @@ func (p *Predictor) Predict(c *Case) (corpus.Prediction, error) {
 		}
 		res, err = est.Evaluate(l)
 		if err != nil {
-			return corpus.Prediction{}, fmt.Errorf("layout %s: %w", res.Layout, err)
+			return nil, Result{}, false, fmt.Errorf("layout %s: %w", res.Layout, err)
 		}
-	} else {
-		s := est.Search(space)
-		if s.Best == nil {
-			return corpus.Prediction{}, fmt.Errorf("no layout of %d fits: %s", s.Tried, s.Why())
-		}
-		res = *s.Best
-		if c.DP != nil && res.Layout.DP != *c.DP {
-			return corpus.Prediction{}, fmt.Errorf("dp %d: the stated degrees leave dp %d", *c.DP, res.Layout.DP)
-		}
+		return est, res, false, nil
 	}
+	s := est.Search(space)
+	if s.Best == nil {
+		return nil, Result{}, true, fmt.Errorf("no layout of %d fits: %s", s.Tried, s.Why())
+	}
+	if c.DP != nil && s.Best.Layout.DP != *c.DP {
+		return nil, Result{}, true, fmt.Errorf("dp %d: the stated degrees leave dp %d", *c.DP, s.Best.Layout.DP)
+	}
+	return est, *s.Best, true, nil
+}
+
+// Predict answers one case in its metric, with the band.
+func (p *Predictor) Predict(c *Case) (corpus.Prediction, error) {
+	est, res, searched, err := p.Resolve(c)
+	if err != nil {
+		return corpus.Prediction{}, err
+	}
+	j := est.Job()
 	det := Detail{Layout: res.Layout.String(), Searched: searched, StepS: float64(res.Step.Total), MFU: res.MFU,
 		Binding: res.Binding, MemoryGB: res.Memory.Total.GB()}
 	conv, _ := ParseConvention(c.Flops)
