@@ -89,8 +89,8 @@ type Result struct {
 
 // Evaluate prices one layout: step time, memory per device and the band.
 // A layout that does not divide is a *LayoutError; one whose memory does
-// not fit is an *OverflowError (the result is returned with it, so the
-// caller can show the terms).
+// not fit is an *OverflowError (the result's Memory is filled, so the
+// caller can show the terms; its step is not timed).
 func (e *Estimator) Evaluate(l Layout) (Result, error) {
 	res, err := e.nominal(l)
 	if res.Step.Total > 0 {
@@ -110,6 +110,11 @@ func (e *Estimator) nominal(l Layout) (Result, error) {
 	t.rates = t.all[0]
 	res.Memory, t.frac = t.memory(&l, res.MicroBatches)
 	res.RecomputedShare = t.frac
+	if res.Memory.Total > res.Memory.Usable {
+		// Refused before it is timed: most layouts a search rejects fail
+		// here, and their step would not be shown.
+		return res, overflow(&res.Memory, l)
+	}
 	res.Step = t.step(&l, res.MicroBatches)
 	tokens := float64(t.job.GlobalBatch) * float64(t.job.SeqLen)
 	res.TokensPerSecond = tokens / float64(res.Step.Total)
@@ -118,19 +123,16 @@ func (e *Estimator) nominal(l Layout) (Result, error) {
 	if pk, ok := t.job.Chip.Peak(t.job.Precision); ok {
 		res.MFU = res.ModelTFLOPSPerChip * 1e12 / float64(pk)
 	}
-	res.Binding = binding(&res.Step)
-	if res.Memory.Total > res.Memory.Usable {
-		return res, overflow(&res.Memory, l)
-	}
 	return res, nil
 }
 
 // band fills the step's low and high from the pessimistic and optimistic
-// rates.
+// rates, and names what binds.
 func (e *Estimator) band(res *Result) {
 	t := &e.e
 	l := res.Layout
 	t.frac = res.RecomputedShare
+	res.Binding = binding(&res.Step)
 	t.rates = t.all[1]
 	res.StepHigh = t.step(&l, res.MicroBatches).Total
 	t.rates = t.all[2]
@@ -383,9 +385,10 @@ func (t *estimator) memory(l *Layout, micro int) (Memory, float64) {
 		// (1 + (pp−1)/(pp·vpp)) times more in flight.
 		inflight *= 1 + float64(l.PP-1)/float64(l.PP*l.VPP)
 	}
-	stages := []stage{first, last}
+	all := [2]stage{first, last}
+	stages := all[:]
 	if l.PP == 1 {
-		stages = stages[:1]
+		stages = all[:1]
 	}
 	frac := 0.0
 	switch l.Recompute {
@@ -422,6 +425,16 @@ func (t *estimator) memory(l *Layout, micro int) (Memory, float64) {
 	return mem, frac
 }
 
+// layerBytes is one layer's stored activations for one micro-batch, of
+// an MoE or a dense layer.
+func (t *estimator) layerBytes(l *Layout, sp, moe bool, r Recompute) float64 {
+	t.stageMoE = 0
+	if moe {
+		t.stageMoE = 1
+	}
+	return t.ActivationBytesPerLayer(l.MicroBatch, t.job.SeqLen, l.TP, l.CP, sp, r)
+}
+
 // stageMemory is one stage's device memory with frac of its layers
 // recomputed whole.
 func (t *estimator) stageMemory(l *Layout, st stage, i int, inflight, frac float64, usable units.Bytes) Memory {
@@ -442,26 +455,17 @@ func (t *estimator) stageMemory(l *Layout, st stage, i int, inflight, frac float
 	if stored == RecomputeFull || stored == RecomputeBlock {
 		stored = RecomputeNone
 	}
-	per := func(moe bool, r Recompute) float64 {
-		t.stageMoE = 0
-		if moe {
-			t.stageMoE = 1
-		}
-		return t.ActivationBytesPerLayer(l.MicroBatch, t.job.SeqLen, l.TP, l.CP, sp, r)
-	}
 	var act float64
-	for _, x := range []struct {
-		n   float64
-		moe bool
-	}{{st.moe, true}, {st.dense, false}} {
-		if x.n > 0 {
-			act += x.n * ((1-frac)*per(x.moe, stored) + frac*per(x.moe, RecomputeFull))
-		}
+	if st.moe > 0 {
+		act += st.moe * ((1-frac)*t.layerBytes(l, sp, true, stored) + frac*t.layerBytes(l, sp, true, RecomputeFull))
+	}
+	if st.dense > 0 {
+		act += st.dense * ((1-frac)*t.layerBytes(l, sp, false, stored) + frac*t.layerBytes(l, sp, false, RecomputeFull))
 	}
 	act *= fl
 	if frac > 0 {
 		// The layer being recomputed holds its whole set once.
-		act += per(st.moe > 0, RecomputeNone)
+		act += t.layerBytes(l, sp, st.moe > 0, RecomputeNone)
 	}
 	m.Activations = units.Bytes(act)
 	if st.head {

@@ -94,10 +94,10 @@ func (e *Estimator) Search(s Space) Search {
 	var out Search
 	rej := map[string]*Rejection{}
 	var order []string
-	reject := func(reason, example string, n int) {
+	reject := func(reason string, example func() string, n int) {
 		r, ok := rej[reason]
 		if !ok {
-			r = &Rejection{Reason: reason, Example: example}
+			r = &Rejection{Reason: reason, Example: example()}
 			rej[reason] = r
 			order = append(order, reason)
 		}
@@ -112,7 +112,7 @@ func (e *Estimator) Search(s Space) Search {
 				if n%(tp*pp*cp) != 0 {
 					k := len(s.EP) * len(s.VPP) * len(s.ZeRO) * len(s.MicroBatch) * len(s.Recompute) * len(s.TPOverlap) * len(s.EPOverlap)
 					out.Tried += k
-					reject("tp·pp·cp does not divide the devices", fmt.Sprintf("tp%d pp%d cp%d on %d devices", tp, pp, cp, n), k)
+					reject("tp·pp·cp does not divide the devices", func() string { return fmt.Sprintf("tp%d pp%d cp%d on %d devices", tp, pp, cp, n) }, k)
 					continue
 				}
 				for _, ep := range s.EP {
@@ -130,7 +130,7 @@ func (e *Estimator) Search(s Space) Search {
 												if r.Layout.DP > 0 {
 													ex = r.Layout
 												}
-												reject(reasonOf(err), ex.String(), 1)
+												reject(reasonOf(err), ex.String, 1)
 												continue
 											}
 											out.Feasible++
