@@ -144,6 +144,9 @@ func runTrain(e *env, args []string) error {
 	if f.chips == 0 && f.days <= 0 {
 		return usagef("--chips or --days is required")
 	}
+	if f.chips > 0 && f.days > 0 {
+		return usagef("--chips and --days: choose one (--days finds the chip count)")
+	}
 	if f.chips < 0 || f.days < 0 || f.seqLen < 1 || f.globalBatch < 0 || f.globalBatchTokens < 1 {
 		return usagef("--chips %d, --days %g, --seq-len %d, --global-batch %d: want positive values", f.chips, f.days, f.seqLen, f.globalBatch)
 	}
@@ -526,7 +529,7 @@ func (f *trainFlags) writeMany(w io.Writer, m *model.Model, cases []*trainCase, 
 		}
 		b, r := tc.Search.Best, tc.Run
 		t.Add(tc.label(), tc.Policy, tc.Chips, b.Layout.String(), report.Num(float64(b.Step.Total), 3), fmt.Sprintf("%.1f%%", b.MFU*100),
-			fmt.Sprintf("%s (%s–%s)", report.Num(r.Days, 3), report.Num(r.DaysLow, 2), report.Num(r.DaysHigh, 2)),
+			fmt.Sprintf("%s (%s–%s)", report.Num(r.Days, 3), report.Num(r.DaysLow, 3), report.Num(r.DaysHigh, 3)),
 			report.Num(r.ChipHours, 3), report.Num(r.CostUSD, 3), report.Num(r.EnergyMWh, 3), fmt.Sprintf("%.1f%%", r.Goodput*100), b.Binding)
 	}
 	if err := t.WriteText(w); err != nil {
