@@ -1,5 +1,12 @@
 package cli
 
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
 // trainGolden are the `ersatz train` and training-validate commands the
 // README and docs/train.md show; run `go test ./internal/cli -run
 // 'TestGolden/(train|validate-training)' -update` after an intended change.
@@ -36,5 +43,23 @@ func init() {
 			args string
 			code int
 		}{tc.name, tc.args, tc.code})
+	}
+}
+
+// The README's R2 section shows these goldens verbatim; it must not drift
+// from what the commands print.
+func TestREADMEShowsTrainGoldens(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"train-v3-h800-published", "train-v3-cn-domestic-60d"} {
+		want, err := os.ReadFile(filepath.Join("testdata", "golden", name+".stdout"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(readme), string(want)) {
+			t.Errorf("README.md does not show testdata/golden/%s.stdout as it is; paste it in", name)
+		}
 	}
 }
