@@ -23,7 +23,7 @@ var trainGolden = []struct {
 	{"train-v3-cn-domestic-60d", "train --model deepseek-ai/DeepSeek-V3 --days 60 --tokens 14.8T --global-batch 15360 --policy cn-domestic --candidates h800-sxm,h100-sxm,ascend-910b2,ascend-910c,ascend-910c@cloudmatrix384", 0, true},
 	{"validate-training", "validate --corpus training", 0, true},
 	{"train-scenario", "train --scenario ../train/testdata/scenario.yaml", 0, false},
-	{"train-csv", "train --model meta-llama/Llama-3.1-8B-Instruct --chip h100 --chips 64 --tokens 1T --tp 1 --pp 1 --vpp 1 --zero 1 --micro-batch 2 --recompute selective --csv", 0, false},
+	{"train-csv", "train --model meta-llama/Llama-3.1-8B-Instruct --chip h100 --chips 64 --tokens 1T --tp 1 --pp 1 --vpp 1 --zero 1 --micro-batch 2 --recompute full --csv", 0, false},
 	{"train-missing-tokens", "train --model meta-llama/Llama-3.1-8B-Instruct --chip h100 --chips 8", 2, false},
 	{"train-bad-recompute", "train --model meta-llama/Llama-3.1-8B-Instruct --chip h100 --chips 8 --tokens 1T --recompute some", 2, false},
 	{"train-bad-tokens", "train --model meta-llama/Llama-3.1-8B-Instruct --chip h100 --chips 8 --tokens lots", 2, false},

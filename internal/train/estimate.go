@@ -440,8 +440,8 @@ func (t *estimator) layerBytes(l *Layout, sp, moe bool, r Recompute) float64 {
 func (t *estimator) stageMemory(l *Layout, st stage, i int, inflight, frac float64, usable units.Bytes) Memory {
 	sp := l.TP > 1
 	pd, pe := t.stageParams(l, st, i == 0)
-	wd, gd, od := StateBytesPerParam(l.ZeRO, l.DP*l.CP)
-	we, ge, oe := StateBytesPerParam(l.ZeRO, l.DP*l.CP*l.TP/l.EP)
+	wd, gd, od := StateBytesPerParam(l.ZeRO, l.DP*l.CP, gradBufferBytes)
+	we, ge, oe := StateBytesPerParam(l.ZeRO, l.DP*l.CP*l.TP/l.EP, gradBufferBytes)
 	m := Memory{Usable: usable}
 	m.Weights = units.Bytes(pd*wd + pe*we)
 	m.Gradients = units.Bytes(pd*gd + pe*ge)

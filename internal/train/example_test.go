@@ -28,5 +28,5 @@ func ExampleEstimator_Evaluate() {
 	run, _ := est.Plan(r, train.RunOptions{Tokens: 1e12})
 	fmt.Printf("%s: MFU %.0f%%, %.0f GB per device, %.0f days for 1T tokens\n", r.Layout, r.MFU*100, r.Memory.Total.GB(), run.Days)
 	// Output:
-	// tp8 pp4 dp2 vpp5 zero1 full mb1: MFU 39%, 25 GB per device, 214 days for 1T tokens
+	// tp8 pp4 dp2 vpp5 zero1 full mb1: MFU 39%, 30 GB per device, 214 days for 1T tokens
 }

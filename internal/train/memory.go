@@ -48,14 +48,16 @@ func (e *OverflowError) Error() string {
 
 // StateBytesPerParam is the bytes of weights, gradients and Adam states
 // one parameter costs on a device under ZeRO stage z over n data-parallel
-// ranks, in the mixed-precision accounting of Rajbhandari et al. 2020
-// (ZeRO, §3: 2 bytes of 16-bit weights, 2 of 16-bit gradients, K = 12 of
-// fp32 master weights, momentum and variance): stage 0 keeps all 16;
-// stage 1 shards the 12 (4 + 12/n), stage 2 the gradients too
-// (2 + 14/n), stage 3 everything (16/n).
-func StateBytesPerParam(zero, n int) (weights, grads, optim float64) {
+// ranks, with gradients of gradBytes: 16-bit weights (2 B) and K = 12 B of
+// fp32 master weights, momentum and variance (Rajbhandari et al. 2020,
+// ZeRO §3). Stage 0 keeps everything; stage 1 shards the 12; stage 2 the
+// gradients too; stage 3 the weights as well. With 16-bit gradients this
+// is the ZeRO paper's 16, 4 + 12/n, 2 + 14/n, 16/n; with Megatron's fp32
+// gradient buffers (main_grad) it is its distributed-optimizer table's
+// 18 and 6 + 12/n for bf16 training.
+func StateBytesPerParam(zero, n int, gradBytes float64) (weights, grads, optim float64) {
 	nf := float64(max(n, 1))
-	weights, grads, optim = 2, 2, 12
+	weights, grads, optim = 2, gradBytes, 12
 	if zero >= 1 {
 		optim /= nf
 	}
@@ -67,6 +69,12 @@ func StateBytesPerParam(zero, n int) (weights, grads, optim float64) {
 	}
 	return weights, grads, optim
 }
+
+// gradBufferBytes is the bytes of a gradient as the frameworks keep it:
+// fp32 (Megatron accumulates into fp32 main_grad buffers in its bf16
+// recipes, and reduces them in fp32, gradReduceBytes; FSDP2 reduces in
+// fp32 by default).
+const gradBufferBytes = gradReduceBytes
 
 // actShape is what one layer's stored activations depend on, in elements
 // per token: the part outside the tensor-parallel regions (replicated

@@ -82,21 +82,32 @@ func TestZeROStates(t *testing.T) {
 		zero int
 		gb   float64
 	}{{0, 120}, {1, 31.4}, {2, 16.6}, {3, 1.875}} {
-		w, g, o := StateBytesPerParam(c.zero, 64)
+		w, g, o := StateBytesPerParam(c.zero, 64, 2)
 		if got := psi * (w + g + o) / 1e9; math.Abs(got-c.gb) > 0.05 {
 			t.Errorf("ZeRO-%d: %.2f GB, want %.2f", c.zero, got, c.gb)
 		}
 	}
 	// Stage 1 shards only the optimizer: 2 + 2 + 12/8 = 5.5 B.
-	if w, g, o := StateBytesPerParam(1, 8); w != 2 || g != 2 || o != 1.5 {
+	if w, g, o := StateBytesPerParam(1, 8, 2); w != 2 || g != 2 || o != 1.5 {
 		t.Errorf("ZeRO-1 over 8: %g %g %g", w, g, o)
+	}
+	// Megatron's distributed-optimizer table (docs/source/api-guide/
+	// dist_optimizer.md), bf16 weights with fp32 gradients: 18 B without
+	// sharding, 6 + 12/d with it; at d = 8, 7.5 B.
+	for _, c := range []struct {
+		zero int
+		want float64
+	}{{0, 18}, {1, 6 + 12.0/8}} {
+		if w, g, o := StateBytesPerParam(c.zero, 8, 4); w+g+o != c.want {
+			t.Errorf("Megatron ZeRO-%d over 8: %g B, want %g", c.zero, w+g+o, c.want)
+		}
 	}
 }
 
 // The memory account of a layout: Llama-3.2-3B (3.21e9 parameters, tied
 // head counted once) on 8 H100, tp1 pp1 dp8: every device holds every
-// parameter, at 2 B of weights, 2 B of gradients and 12 B of Adam states
-// a parameter, sharded over the 8 ranks by stage.
+// parameter, at 2 B of weights, 4 B of fp32 gradients and 12 B of Adam
+// states a parameter, sharded over the 8 ranks by stage.
 func TestMemoryByZeRO(t *testing.T) {
 	j := job(t, "meta-llama/Llama-3.2-3B-Instruct", "h100-sxm", 8, 4096, 32, hardware.BF16)
 	e := newEst(t, j)
@@ -106,7 +117,7 @@ func TestMemoryByZeRO(t *testing.T) {
 		if err != nil {
 			t.Fatalf("zero %d: %v", z, err)
 		}
-		w, g, o := StateBytesPerParam(z, 8)
+		w, g, o := StateBytesPerParam(z, 8, 4)
 		m := r.Memory
 		for _, c := range []struct {
 			name      string
