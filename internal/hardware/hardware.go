@@ -252,15 +252,15 @@ func (c *Chip) PrecisionNames() []string {
 // and for listing provenance.
 func (c *Chip) Values() map[string]*Value {
 	m := map[string]*Value{
-		"memory_gb":                   c.MemoryGB,
-		"memory_tbps":                 c.MemoryTBps,
-		"scaleup_gbps_per_dir":        c.ScaleUpGBpsPerDir,
-		"scaleout_gbps_per_dir":       c.ScaleOutGBpsPerDir,
-		"power_w":                     c.PowerW,
-		"price_usd":                   c.PriceUSD,
-		"rent_usd_per_hour":           c.RentUSDPerHour,
-		"interruptions_per_chip_year": c.InterruptionsPerChipYear,
+		"memory_gb":             c.MemoryGB,
+		"memory_tbps":           c.MemoryTBps,
+		"scaleup_gbps_per_dir":  c.ScaleUpGBpsPerDir,
+		"scaleout_gbps_per_dir": c.ScaleOutGBpsPerDir,
+		"power_w":               c.PowerW,
+		"price_usd":             c.PriceUSD,
+		"rent_usd_per_hour":     c.RentUSDPerHour,
 	}
+	m["interruptions_per_chip_year"] = c.InterruptionsPerChipYear
 	for p, v := range c.DenseTFLOPS {
 		m["dense_tflops."+string(p)] = v
 	}
