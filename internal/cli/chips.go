@@ -75,8 +75,8 @@ func weakest(c *hardware.Chip) string {
 	rank := map[hardware.Confidence]int{hardware.Datasheet: 0, hardware.Paper: 1, hardware.Press: 2, hardware.Estimate: 3}
 	w := hardware.Datasheet
 	for name, v := range c.Values() {
-		if name == "price_usd" || name == "rent_usd_per_hour" {
-			continue // prices are estimates almost everywhere; conf is about performance
+		if name == "price_usd" || name == "rent_usd_per_hour" || name == "interruptions_per_chip_year" {
+			continue // prices and failure rates are estimates almost everywhere; conf is about performance
 		}
 		if rank[v.Confidence] > rank[w] {
 			w = v.Confidence

@@ -47,6 +47,7 @@ func init() {
 		"validate": {"compare the performance model with published measurements", runValidate},
 		"predict":  {"predict throughput, TTFT and TPOT of a deployment, with the step breakdown", runPredict},
 		"simulate": {"simulate serving under synthetic load or a trace: queues, tails, goodput", runSimulate},
+		"train":    {"estimate pre-training: step time, memory, layout, days, chip-hours, cost, failures and goodput", runTrain},
 	}
 }
 

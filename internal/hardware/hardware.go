@@ -145,6 +145,11 @@ type Chip struct {
 	PriceUSD           *Value `json:"price_usd,omitempty"`
 	// RentUSDPerHour is a typical cloud or market rental price per chip-hour.
 	RentUSDPerHour *Value `json:"rent_usd_per_hour,omitempty"`
+	// InterruptionsPerChipYear is the unexpected training-job
+	// interruptions per chip per year of synchronous training, all causes
+	// counted (the chip, its memory, host, network, software), for the
+	// training estimator's failure model.
+	InterruptionsPerChipYear *Value `json:"interruptions_per_chip_year,omitempty"`
 	// Node is the default node or system this chip ships in.
 	Node         string         `json:"node"`
 	Availability []Availability `json:"availability,omitempty"`
@@ -277,6 +282,7 @@ func (c *Chip) Values() map[string]*Value {
 		"price_usd":             c.PriceUSD,
 		"rent_usd_per_hour":     c.RentUSDPerHour,
 	}
+	m["interruptions_per_chip_year"] = c.InterruptionsPerChipYear
 	for p, v := range c.DenseTFLOPS {
 		m["dense_tflops."+string(p)] = v
 	}
