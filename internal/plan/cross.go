@@ -51,7 +51,7 @@ func crossChip(req *Request, searches []*chipSearch) ([]*ChipResult, error) {
 			})
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Best.score < out[j].Best.score })
+	sort.SliceStable(out, func(i, j int) bool { return req.better(out[i].Best, out[j].Best) })
 	// Keep the best few, and the best the policy allows.
 	var kept []*ChipResult
 	allowedKept := false
@@ -70,7 +70,7 @@ func crossChip(req *Request, searches []*chipSearch) ([]*ChipResult, error) {
 				return nil, err
 			}
 		}
-		sort.SliceStable(kept, func(i, j int) bool { return rank(kept[i].Best) < rank(kept[j].Best) })
+		sort.SliceStable(kept, func(i, j int) bool { return req.better(kept[i].Best, kept[j].Best) })
 	}
 	return kept, nil
 }

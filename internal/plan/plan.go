@@ -153,7 +153,6 @@ type Plan struct {
 	Policy  string `json:"policy"` // the policy decision, e.g. "allow", "review: ..."
 
 	Verified *Verification `json:"verified,omitempty"`
-	score    float64
 }
 
 // Verification is the simulator's check of a plan on the same traffic.

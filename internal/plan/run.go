@@ -66,10 +66,10 @@ func Run(req Request) (*Result, error) {
 		if c.Best == nil {
 			continue
 		}
-		if without == nil || rank(c.Best) < rank(without.Best) {
+		if without == nil || req.better(c.Best, without.Best) {
 			without = c
 		}
-		if c.allowed && (with == nil || rank(c.Best) < rank(with.Best)) {
+		if c.allowed && (with == nil || req.better(c.Best, with.Best)) {
 			with = c
 		}
 	}
@@ -81,7 +81,7 @@ func Run(req Request) (*Result, error) {
 		if a.Best == nil {
 			return a.Chip < b.Chip
 		}
-		return rank(a.Best) < rank(b.Best)
+		return req.better(a.Best, b.Best)
 	})
 	if with != nil {
 		res.Recommended = with.Best
@@ -155,7 +155,7 @@ func (s *chipSearch) search() error {
 					return err
 				}
 			}
-			sort.SliceStable(s.plans, func(i, j int) bool { return rank(s.plans[i]) < rank(s.plans[j]) })
+			sort.SliceStable(s.plans, func(i, j int) bool { return req.better(s.plans[i], s.plans[j]) })
 		}
 	}
 	if len(s.plans) > 0 {
@@ -203,13 +203,36 @@ func nodesOf(cat *hardware.Catalog, c *hardware.Chip) ([]*hardware.Node, error) 
 	return out, nil
 }
 
-// rank orders plans: verified plans that meet the SLO first, then by score.
-func rank(p *Plan) float64 {
-	if p.Verified != nil && !p.Verified.Meets {
-		return p.score + 1e12
+// better reports whether plan a ranks before plan b, lexicographically: a
+// plan the simulator verified (or did not try) before one that failed
+// verification; then the objective (cost, chips or power); then the other
+// of cost and chips; then the faster TPOT; then the faster TTFT. Ties (the
+// same chips at two precisions, say) thus go to the faster plan, and no
+// key can outweigh the one before it.
+func (req *Request) better(a, b *Plan) bool {
+	if fa, fb := failedVerification(a), failedVerification(b); fa != fb {
+		return fb
 	}
-	return p.score
+	primary := func(p *Plan) []float64 {
+		switch req.Objective {
+		case MinChips:
+			return []float64{float64(p.ChipsTotal), p.CostUSDPerHour}
+		case MinPower:
+			return []float64{p.PowerKW, p.CostUSDPerHour}
+		}
+		return []float64{p.CostUSDPerHour, float64(p.ChipsTotal)}
+	}
+	ka := append(primary(a), a.TPOTS, a.TTFTS)
+	kb := append(primary(b), b.TPOTS, b.TTFTS)
+	for i := range ka {
+		if ka[i] != kb[i] {
+			return ka[i] < kb[i]
+		}
+	}
+	return false
 }
+
+func failedVerification(p *Plan) bool { return p.Verified != nil && !p.Verified.Meets }
 
 func impact(set policy.Set, with, without *Plan) *Impact {
 	im := &Impact{Policy: set.ID(), With: with, Without: without,

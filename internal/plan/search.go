@@ -279,7 +279,7 @@ func (s *chipSearch) run() {
 			s.disaggregate(fitting, sh, w)
 		}
 	}
-	sort.SliceStable(s.plans, func(i, j int) bool { return s.plans[i].score < s.plans[j].score })
+	sort.SliceStable(s.plans, func(i, j int) bool { return req.better(s.plans[i], s.plans[j]) })
 }
 
 // screen walks the batch ladder of one instance shape and keeps the plan
@@ -400,7 +400,7 @@ func (s *chipSearch) planFor(in *perf.Instance, sh shape, l fit.Layout, w perf.W
 	return pl
 }
 
-// price fills chips, nodes, power, cost and score of a plan on this
+// price fills chips, nodes, power and cost of a plan on this
 // search's chip and node.
 func (s *chipSearch) price(pl *Plan, chips float64) {
 	req := s.req
@@ -412,22 +412,12 @@ func (s *chipSearch) price(pl *Plan, chips float64) {
 	finish(req, pl)
 }
 
-// finish derives the per-chip and per-token figures and the score.
+// finish derives the per-chip and per-token figures.
 func finish(req *Request, pl *Plan) {
 	out := req.Traffic.RatePerS * req.Traffic.OutputTokens
 	pl.OutputTPSPerChip = out / float64(pl.ChipsTotal)
 	if out > 0 {
 		pl.USDPerMTokens = pl.CostUSDPerHour / (out * 3600 / 1e6)
-	}
-	// Ties (the same chips at two precisions, say) go to the faster plan.
-	tie := pl.TTFTS*1e-9 + pl.TPOTS*1e-7
-	switch req.Objective {
-	case MinChips:
-		pl.score = float64(pl.ChipsTotal) + pl.CostUSDPerHour*1e-9 + tie
-	case MinPower:
-		pl.score = pl.PowerKW + pl.CostUSDPerHour*1e-9 + tie
-	default:
-		pl.score = pl.CostUSDPerHour + float64(pl.ChipsTotal)*1e-9 + tie
 	}
 }
 
