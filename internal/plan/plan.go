@@ -97,6 +97,8 @@ type Request struct {
 	VerifyRequests int
 	Seed           uint64
 	// Progress, when set, is told how many chips are done.
+	// Progress and StopVerify are called one at a time, though chips are
+	// searched in parallel.
 	Progress func(done, total int) `json:"-"`
 	// StopVerify, polled before each verification, skips the rest once it
 	// returns true (an interrupt): those plans keep Verified nil. The

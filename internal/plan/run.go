@@ -99,6 +99,15 @@ func Run(req Request) (*Result, error) {
 // chipSearch, so the result does not depend on the order they finish in.
 func searchAll(req *Request, searches []*chipSearch) error {
 	workers := min(runtime.GOMAXPROCS(0), len(searches))
+	// The caller's callbacks are called one at a time.
+	if stop := req.StopVerify; stop != nil {
+		var smu sync.Mutex
+		req.StopVerify = func() bool {
+			smu.Lock()
+			defer smu.Unlock()
+			return stop()
+		}
+	}
 	next := make(chan *chipSearch)
 	errs := make([]error, len(searches))
 	index := make(map[*chipSearch]int, len(searches))
