@@ -111,7 +111,7 @@ func (em *emitFlags) pick(res *plan.Result) (*plan.Plan, int, error) {
 		return c.Best, em.row, nil
 	}
 	if res.Recommended == nil {
-		return nil, 0, fmt.Errorf("--emit: no plan to emit: %s", res.Why)
+		return nil, 0, fmt.Errorf("--emit: no plan to emit: %s", whyText(res))
 	}
 	for i, c := range rows {
 		if c.Best == res.Recommended {

@@ -240,7 +240,7 @@ func runPlan(e *env, args []string) error {
 	}
 	switch {
 	case *asJSON:
-		err = report.WriteJSON(e.stdout, res)
+		err = report.WriteJSON(e.stdout, planJSON{Result: res, WhyText: whyText(res)})
 	case *asCSV:
 		err = planCSV(res).WriteCSV(e.stdout)
 	default:
@@ -253,7 +253,7 @@ func runPlan(e *env, args []string) error {
 		return &interruptedError{sig: intr.signal(), what: "plans after the signal were not verified by simulation"}
 	}
 	if res.Recommended == nil && em.kind == "" {
-		return fmt.Errorf("no plan: %s", res.Why)
+		return fmt.Errorf("no plan: %s", whyText(res))
 	}
 	return nil
 }

@@ -3,11 +3,11 @@ package cli
 import (
 	"fmt"
 	"io"
-	"sort"
 	"strconv"
 	"strings"
 
 	"ersatz/internal/plan"
+	"ersatz/internal/policy"
 	"ersatz/internal/report"
 )
 
@@ -27,22 +27,12 @@ func planTable(res *plan.Result) *report.Table {
 		t.Add(p.Chip, decisionWord(c.Decision), p.ChipsTotal, p.Nodes, shapeText(p), p.Weights, replicasText(p), sig(p.Batch, 3),
 			bandCell(p.TTFTS, p.TTFTLowS, p.TTFTHighS, 1), bandCell(p.TPOTS, p.TPOTLowS, p.TPOTHighS, 1e3),
 			sig(p.OutputTPSPerChip, 3), sig(p.PowerKW, 3), sig(p.CostUSDPerHour, 3),
-			sig(p.USDPerMTokens, 3), p.Binding, verifiedWord(p.Verified, res.SLO))
+			sig(p.USDPerMTokens, 3), bindingText(p.Binding), verifiedWord(p.Verified, res.SLO))
 	}
 	return t
 }
 
 func pctName(p float64) string { return fmt.Sprintf("%g", p) }
-
-func decisionWord(d string) string {
-	switch {
-	case strings.Contains(d, ": deny:"):
-		return "deny"
-	case strings.Contains(d, ": review:"):
-		return "review"
-	}
-	return "allow"
-}
 
 func verifiedWord(v *plan.Verification, slo plan.SLO) string {
 	switch {
@@ -102,7 +92,7 @@ func writePlan(w io.Writer, res *plan.Result, view planView) error {
 	b.WriteString("\n")
 	if p := res.Recommended; p != nil {
 		shape := plural(p.Replicas, "replica") + " of " + p.Layout
-		if p.Serving == "disaggregated" {
+		if p.Serving == plan.Disaggregated {
 			shape = fmt.Sprintf("%s of %s for prefill and %s of %s for decode", plural(p.PrefillReplicas, "instance"), p.PrefillLayout, plural(p.Replicas, "instance"), p.Layout)
 		}
 		if p.PrefillChip != "" {
@@ -119,7 +109,7 @@ func writePlan(w io.Writer, res *plan.Result, view planView) error {
 	} else {
 		b.WriteString("No plan meets the target under the policy.\n")
 	}
-	fmt.Fprintf(&b, "Why: %s\n", res.Why)
+	fmt.Fprintf(&b, "Why: %s\n", whyText(res))
 	if im := res.Impact; im != nil {
 		fmt.Fprintf(&b, "\nBan impact (%s vs no policy):\n", im.Policy)
 		it := &report.Table{Header: []string{"", "with " + im.Policy, "without", "Δ"}, Right: map[int]bool{1: true, 2: true, 3: true}}
@@ -144,7 +134,7 @@ func writePlan(w io.Writer, res *plan.Result, view planView) error {
 		}
 		fmt.Fprintf(&b, "%d candidates screened; in all: %s\n", res.Candidates, counts(res.Rejected))
 		for _, c := range full.Chips {
-			if strings.Contains(c.Decision, ": deny:") || strings.Contains(c.Decision, ": review:") {
+			if a := c.Decision.Action; a == policy.Deny || a == policy.Review {
 				fmt.Fprintf(&b, "  %s: %s\n", c.Chip, c.Decision)
 			}
 		}
@@ -153,29 +143,6 @@ func writePlan(w io.Writer, res *plan.Result, view planView) error {
 	b.WriteString(bandText(res))
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-func counts(m map[string]int) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return m[keys[i]] > m[keys[j]] || m[keys[i]] == m[keys[j]] && keys[i] < keys[j] })
-	var parts []string
-	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
-	}
-	if len(parts) == 0 {
-		return "none"
-	}
-	return strings.Join(parts, ", ")
-}
-
-func nearest(r *plan.Rejection) string {
-	if r == nil {
-		return ""
-	}
-	return fmt.Sprintf("%s: %s", r.Reason, r.Detail)
 }
 
 func secs(s float64) string {
@@ -206,7 +173,7 @@ func shapeText(p *plan.Plan) string {
 	switch {
 	case p.PrefillChip != "":
 		return fmt.Sprintf("P %s %s %s / D %s %s", p.PrefillChip, p.PrefillLayout, p.PrefillWeights, p.Chip, p.Layout)
-	case p.Serving == "disaggregated":
+	case p.Serving == plan.Disaggregated:
 		return "P " + p.PrefillLayout + " / D " + p.Layout
 	}
 	return p.Layout
@@ -228,7 +195,7 @@ func crossTable(res *plan.Result) *report.Table {
 }
 
 func replicasText(p *plan.Plan) string {
-	if p.Serving == "disaggregated" {
+	if p.Serving == plan.Disaggregated {
 		return fmt.Sprintf("%dP+%dD", p.PrefillReplicas, p.Replicas)
 	}
 	return fmt.Sprint(p.Replicas)
@@ -258,7 +225,7 @@ func planCSV(res *plan.Result) *report.Table {
 		g := func(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
 		t.Add(p.Chip, p.PrefillChip, decision, p.Serving, p.ChipsTotal, p.Nodes, p.Layout, p.PrefillLayout,
 			p.Weights, p.Replicas, p.PrefillReplicas, g(p.Batch), g(p.TTFTS), g(p.TTFTLowS), g(p.TTFTHighS), g(p.TPOTS), g(p.TPOTLowS), g(p.TPOTHighS),
-			g(p.OutputTPSPerChip), g(p.PowerKW), g(p.CostUSDPerHour), g(p.USDPerMTokens), p.Binding, verified, g(res.BandLevel))
+			g(p.OutputTPSPerChip), g(p.PowerKW), g(p.CostUSDPerHour), g(p.USDPerMTokens), bindingText(p.Binding), verified, g(res.BandLevel))
 	}
 	for _, c := range res.Chips {
 		if c.Best != nil {

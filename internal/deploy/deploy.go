@@ -151,7 +151,7 @@ func pools(p *plan.Plan, cat *hardware.Catalog, base string) ([]*pool, error) {
 		}
 		return pl, nil
 	}
-	if p.Serving != "disaggregated" {
+	if p.Serving != plan.Disaggregated {
 		pl, err := mk("serve", p.Chip, p.Node, p.Layout, p.Weights, p.Replicas)
 		if err != nil {
 			return nil, err
@@ -294,7 +294,7 @@ func MaxModelLen(inputTokens, outputTokens float64) int {
 // describe is the one-line summary of a plan in the files' headers.
 func describe(p *plan.Plan, o *Options) string {
 	shape := fmt.Sprintf("%d × %s of %s", p.Replicas, p.Chip, p.Layout)
-	if p.Serving == "disaggregated" {
+	if p.Serving == plan.Disaggregated {
 		pre := p.PrefillChip
 		if pre == "" {
 			pre = p.Chip

@@ -32,22 +32,22 @@ func crossChip(req *Request, searches []*chipSearch) ([]*ChipResult, error) {
 			if d == p || d.bestDec == nil || p.chip.Vendor != d.chip.Vendor && !req.CrossVendor {
 				continue
 			}
-			noop := func(string, string, float64) {}
+			noop := func(Reason, string, float64) {}
 			pl, pair := sizeDisagg(req, p.bestPre, d.bestDec, w, noop)
 			if pl == nil || req.BudgetUSDPerHour > 0 && pl.CostUSDPerHour > req.BudgetUSDPerHour {
 				continue
 			}
 			// A pairing is as allowed as the stricter of its two chips.
-			decision, action := d.res.Decision, d.res.action
-			if stricter(p.res.action, action) {
-				decision, action = p.res.Decision, p.res.action
+			decision := d.res.Decision
+			if stricter(p.res.Decision.Action, decision.Action) {
+				decision = p.res.Decision
 			}
-			pl.Policy = string(action)
+			pl.Policy = decision.Action
 			d.instances[pl] = pair
 			out = append(out, &ChipResult{
 				Chip: p.chip.ID + "→" + d.chip.ID, Vendor: p.chip.Vendor + "+" + d.chip.Vendor,
-				Decision: decision, Best: pl, Rejected: map[string]int{},
-				allowed: p.res.allowed && d.res.allowed, action: action, verifier: d,
+				Decision: decision, Best: pl, Rejected: map[Reason]int{},
+				allowed: p.res.allowed && d.res.allowed, verifier: d,
 			})
 		}
 	}

@@ -108,14 +108,14 @@ type Request struct {
 
 // Plan is one deployment that carries the traffic.
 type Plan struct {
-	Chip    string `json:"chip"`
-	Vendor  string `json:"vendor"`
-	Node    string `json:"node"`
-	Serving string `json:"serving"` // aggregated | disaggregated
-	Weights string `json:"weights"`
-	KVCache string `json:"kv_cache"`
-	Layout  string `json:"layout"` // of one instance (the decode instance when disaggregated)
-	Devices int    `json:"devices_per_instance"`
+	Chip    string  `json:"chip"`
+	Vendor  string  `json:"vendor"`
+	Node    string  `json:"node"`
+	Serving Serving `json:"serving"`
+	Weights string  `json:"weights"`
+	KVCache string  `json:"kv_cache"`
+	Layout  string  `json:"layout"` // of one instance (the decode instance when disaggregated)
+	Devices int     `json:"devices_per_instance"`
 	// KVTokens is the KV capacity of one instance (the decode instance
 	// when disaggregated), as fit, predict and simulate size it.
 	KVTokens int `json:"kv_tokens_per_instance"`
@@ -150,9 +150,9 @@ type Plan struct {
 	CostIsEstimate   bool    `json:"cost_is_estimate"`
 	// Binding says what stopped each instance taking more load, and
 	// Bound what dominates its step.
-	Binding string `json:"binding"`
-	Bound   string `json:"bound"`
-	Policy  string `json:"policy"` // the policy decision, e.g. "allow", "review: ..."
+	Binding Binding       `json:"binding"`
+	Bound   Bound         `json:"bound"`
+	Policy  policy.Action `json:"policy"` // the policy's action on the plan's chips
 
 	Verified *Verification `json:"verified,omitempty"`
 }
@@ -172,7 +172,7 @@ type Verification struct {
 // Rejection is a candidate that failed a filter, kept with its reason.
 type Rejection struct {
 	Chip   string `json:"chip"`
-	Reason string `json:"reason"` // a Reason* constant
+	Reason Reason `json:"reason"`
 	Detail string `json:"detail"`
 	// Miss is how far the candidate was from passing (1.2 = 20% over the
 	// limit), for finding the nearest miss.
@@ -185,32 +185,17 @@ type Rejection struct {
 // instead of sizing (and simulating) millions of replicas.
 const DefaultMaxChips = 200_000
 
-// Rejection reasons.
-const (
-	ReasonPolicy    = "not allowed by policy"
-	ReasonRoadmap   = "not shipping (roadmap; --include-roadmap)"
-	ReasonPrecision = "precision not supported"
-	ReasonLayout    = "impossible layout"
-	ReasonFit       = "does not fit"
-	ReasonTPOT      = "misses TPOT"
-	ReasonTTFT      = "misses TTFT"
-	ReasonBudget    = "over budget"
-	ReasonScale     = "more chips than the largest cluster"
-	ReasonCost      = "no price in the catalog"
-)
-
 // ChipResult is the outcome for one chip.
 type ChipResult struct {
-	Chip     string         `json:"chip"`
-	Vendor   string         `json:"vendor"`
-	Decision string         `json:"policy"`
-	Best     *Plan          `json:"best,omitempty"`
-	Others   []*Plan        `json:"alternatives,omitempty"`
-	Rejected map[string]int `json:"rejected"` // counts by reason
+	Chip     string          `json:"chip"`
+	Vendor   string          `json:"vendor"`
+	Decision policy.Decision `json:"policy"`
+	Best     *Plan           `json:"best,omitempty"`
+	Others   []*Plan         `json:"alternatives,omitempty"`
+	Rejected map[Reason]int  `json:"rejected"` // counts by reason
 	// Nearest is the closest miss when nothing passed.
 	Nearest *Rejection `json:"nearest_miss,omitempty"`
 	allowed bool
-	action  policy.Action // the policy's decision on the chip
 	// verifier is the search that simulates a cross-chip plan.
 	verifier *chipSearch
 }
@@ -243,11 +228,11 @@ type Result struct {
 	// Recommended is the best plan the policy allows; nil when none.
 	Recommended *Plan `json:"recommended,omitempty"`
 	// Why explains the recommendation, or why there is none.
-	Why    string  `json:"why"`
+	Why    Why     `json:"why"`
 	Impact *Impact `json:"ban_impact,omitempty"`
 	// Candidates counts the points screened; Rejected counts them by reason.
 	Candidates int            `json:"candidates"`
-	Rejected   map[string]int `json:"rejected"`
+	Rejected   map[Reason]int `json:"rejected"`
 	// Estimates lists the inputs that are estimates, for the output to say so.
 	Estimates []string `json:"estimates"`
 	// BandLevel is the level of the latency bands (0: bands from the
