@@ -44,6 +44,8 @@ func init() {
 		"validate": {"compare the performance model with published measurements", runValidate},
 		"predict":  {"predict throughput, TTFT and TPOT of a deployment, with the step breakdown", runPredict},
 		"simulate": {"simulate serving under synthetic load or a trace: queues, tails, goodput", runSimulate},
+		"emulate":  {"serve an OpenAI-compatible endpoint whose timing comes from the simulator", runEmulate},
+		"bench":    {"benchmark an OpenAI-compatible endpoint (vllm bench serve's measures and result JSON)", runBench},
 	}
 }
 

@@ -89,6 +89,7 @@ type simulation struct {
 	reqs    requestPool
 	err     error
 	rec     Record
+	onEmit  func(id int64, generated int, nowS float64) // Live's token hook; nil in Run
 
 	started               bool
 	startS, lastS         float64
@@ -256,6 +257,9 @@ func (s *simulation) emit(e *engine, r *request, k int, now float64) {
 	}
 	r.gen += k
 	r.lastS = now
+	if s.onEmit != nil {
+		s.onEmit(r.ID, r.gen, now)
+	}
 	if r.gen >= r.Output || e.pool == s.prefill {
 		r.done = true
 	}
