@@ -162,7 +162,11 @@ func (e *Emulator) Run(ctx context.Context) error {
 		}
 		var due <-chan time.Time
 		if !math.IsInf(next, 1) {
-			due = e.clock.After(time.Duration((next - now) / e.opt.TimeScale * 1e9))
+			// Round up, so that a wait never ends before the event is due
+			// (a zero wait would spin under a fake clock that only moves
+			// when every goroutine is blocked).
+			d := time.Duration(math.Ceil((next - now) / e.opt.TimeScale * 1e9))
+			due = e.clock.After(max(d, 1))
 		}
 		select {
 		case <-ctx.Done():
