@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/signal"
+	"strings"
 	"sync/atomic"
 	"syscall"
 
@@ -97,8 +98,15 @@ type simSetup struct {
 	prefillChip                         *string
 	linkGBps                            *float64
 	ttft, tpot                          durationFlag
-	scenario, caseID, params, router    *string
+	scenarios                           stringsFlag
+	caseID, params, router              *string
 }
+
+// stringsFlag collects a repeated flag's values in order.
+type stringsFlag []string
+
+func (s *stringsFlag) String() string     { return strings.Join(*s, ",") }
+func (s *stringsFlag) Set(v string) error { *s = append(*s, v); return nil }
 
 // newSimSetup registers the deployment flags on fs, and the traffic flags
 // when traffic is set.
@@ -122,7 +130,7 @@ func newSimSetup(fs *flag.FlagSet, traffic bool) *simSetup {
 	s.linkGBps = fs.Float64("link-gbps", 0, "KV-transfer bandwidth per prefill replica, GB/s per direction (default: the prefill chips' scale-out share)")
 	fs.Var(&s.ttft, "ttft-slo", "TTFT target for goodput, e.g. 2s")
 	fs.Var(&s.tpot, "tpot-slo", "TPOT target for goodput, e.g. 100ms")
-	s.scenario = fs.String("scenario", "", "take the deployment and the load from a scenario file (the corpus format of docs/corpus.md)")
+	fs.Var(&s.scenarios, "scenario", "take the deployment and the load from a scenario file (the corpus format of docs/corpus.md)")
 	s.router, s.caseID = router, fs.String("case", "", "the case of --scenario to simulate (default: its first)")
 	s.params = fs.String("params", "", "YAML file of efficiency parameters merged over the built-in ones (see internal/perf/params.yaml)")
 	return s
@@ -130,6 +138,19 @@ func newSimSetup(fs *flag.FlagSet, traffic bool) *simSetup {
 
 // deployment builds the deployment the parsed flags describe.
 func (s *simSetup) deployment(e *env, fs *flag.FlagSet) (serving.Deployment, string, *perf.Params, error) {
+	if len(s.scenarios) > 1 {
+		return serving.Deployment{}, "", nil, usagef("--scenario: give it once (got %d)", len(s.scenarios))
+	}
+	scenario := ""
+	if len(s.scenarios) == 1 {
+		scenario = s.scenarios[0]
+	}
+	return s.deploymentFor(e, fs, scenario)
+}
+
+// deploymentFor builds the deployment of a scenario file, or of the
+// flags when scenario is "".
+func (s *simSetup) deploymentFor(e *env, fs *flag.FlagSet, scenario string) (serving.Deployment, string, *perf.Params, error) {
 	d, tr := &s.d, &s.tr
 	params, err := loadParams(*s.params)
 	if err != nil {
@@ -141,13 +162,13 @@ func (s *simSetup) deployment(e *env, fs *flag.FlagSet) (serving.Deployment, str
 	}
 	pool := serving.Pool{Router: rt, MaxNumSeqs: *s.maxSeqs, MaxNumBatchedTokens: *s.maxTokens, BlockTokens: *s.block, PrefixCaching: *s.prefixCache}
 	slo := sim.SLO{TTFTS: float64(s.ttft), TPOTS: float64(s.tpot)}
-	if *s.scenario != "" {
+	if scenario != "" {
 		if d.model != "" || d.chip != "" || *s.prefillReplicas > 0 {
 			return serving.Deployment{}, "", nil, usagef("--scenario describes the deployment; drop --model, --chip and --prefill-replicas")
 		}
 		set := map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-		dep, header, err := scenarioDeployment(e, &d.catalogs, *s.scenario, *s.caseID, pool, tr, set, params)
+		dep, header, err := scenarioDeployment(e, &d.catalogs, scenario, *s.caseID, pool, tr, set, params)
 		dep.SLO = slo
 		return dep, header, params, err
 	}
