@@ -89,6 +89,7 @@ func runPlan(e *env, args []string) error {
 	explain := fs.Bool("explain", false, "count rejected candidates by reason, per chip, with the nearest miss")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	asCSV := fs.Bool("csv", false, "print the per-chip table as CSV")
+	paramsFile := fs.String("params", "", "YAML file of efficiency parameters merged over the built-in ones (ersatz calibrate --out writes one)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -118,6 +119,9 @@ func runPlan(e *env, args []string) error {
 		Model: m, Catalog: cat, SLO: target, Policy: set, IncludeRoadmap: *roadmap, CrossVendor: *crossVendor,
 		Objective: plan.Objective(*objective), Costs: costs, Headroom: *headroom, BudgetUSDPerHour: *budget,
 		Engine: perf.Engine(*engine), Verify: *verify, VerifyRequests: *verifyRequests, Seed: *seed,
+	}
+	if req.Params, err = loadParams(*paramsFile); err != nil {
+		return err
 	}
 	switch *engine {
 	case "vllm", "sglang", "trtllm", "mindie", "other":
