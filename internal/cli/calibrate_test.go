@@ -49,6 +49,11 @@ func TestPlantedParametersComeBack(t *testing.T) {
 	loads := []load{{rate: 1, requests: 60, input: 1024, output: 48, seed: 11},
 		{rate: 4, requests: 80, input: 1024, output: 48, seed: 12},
 		{rate: 8, requests: 100, input: 1024, output: 48, seed: 13}}
+	if raceEnabled {
+		for i := range loads {
+			loads[i].requests /= 2
+		}
+	}
 	for i, l := range loads {
 		res := emulateAndBench(t, planted, nil, l, loadgen.EndpointCompletions)
 		path := filepath.Join(dir, "run"+string(rune('a'+i))+".json")

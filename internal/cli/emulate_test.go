@@ -122,6 +122,9 @@ func TestBenchReproducesSimulate(t *testing.T) {
 			load{rate: 4, requests: 150, input: 1024, output: 64, seed: 3}, loadgen.EndpointChat},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if raceEnabled {
+				tc.load.requests /= 3
+			}
 			dep, params := measureDeployment(t, tc.args...)
 			want := simulateLoad(t, dep, params, tc.load)
 			got := emulateAndBench(t, dep, params, tc.load, tc.endpoint)

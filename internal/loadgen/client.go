@@ -62,13 +62,13 @@ func minTokens(c *Config, max int) int {
 
 // do sends one request and measures it. It never returns an error: a
 // failure is the record's Kind.
-func (c *Config) do(ctx context.Context, it *Item, rec *Record) {
+func (c *Config) do(run context.Context, it *Item, rec *Record) {
 	body, err := c.body(it)
 	if err != nil {
 		rec.fail(KindMalformed, err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
+	ctx, cancel := context.WithTimeout(run, c.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.URL+c.Endpoint, bytes.NewReader(body))
 	if err != nil {
@@ -84,7 +84,7 @@ func (c *Config) do(ctx context.Context, it *Item, rec *Record) {
 	rec.started = start
 	resp, err := c.Client.Do(req)
 	if err != nil {
-		rec.fail(c.kindOf(ctx, err), err)
+		rec.fail(kindOf(run, ctx, err), err)
 		return
 	}
 	defer resp.Body.Close()
@@ -105,7 +105,7 @@ func (c *Config) do(ctx context.Context, it *Item, rec *Record) {
 			if err == io.EOF {
 				err = errors.New("stream ended before [DONE]")
 			}
-			rec.fail(c.kindOf(ctx, err), err)
+			rec.fail(kindOf(run, ctx, err), err)
 			c.finish(rec, start, last, text, usage)
 			return
 		}
@@ -161,12 +161,14 @@ func (c *Config) finish(rec *Record, start, last time.Time, text int, usage *ope
 	}
 }
 
-func (c *Config) kindOf(ctx context.Context, err error) string {
+// kindOf classifies a failure: the run ended (cancelled), the request's
+// own limit passed (timeout), or the connection failed (dropped).
+func kindOf(run, req context.Context, err error) string {
 	switch {
-	case errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
-		return KindTimeout
-	case ctx.Err() != nil:
+	case run.Err() != nil:
 		return KindCancelled
+	case req.Err() != nil || errors.Is(err, context.DeadlineExceeded):
+		return KindTimeout
 	}
 	return KindDropped
 }

@@ -164,6 +164,11 @@ issue:
 		if cfg.Duration > 0 && at.Sub(start) >= cfg.Duration {
 			break
 		}
+		// The end of the run, as a channel: nil when there is no limit.
+		var end <-chan time.Time
+		if cfg.Duration > 0 {
+			end = cfg.Clock.After(start.Add(cfg.Duration).Sub(cfg.Clock.Now()))
+		}
 		if d := at.Sub(cfg.Clock.Now()); d > 0 {
 			select {
 			case <-ctx.Done():
@@ -175,10 +180,12 @@ issue:
 			select {
 			case <-ctx.Done():
 				break issue
+			case <-end:
+				break issue
 			case slots <- struct{}{}:
 			}
 		}
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || (cfg.Duration > 0 && cfg.Clock.Now().Sub(start) >= cfg.Duration) {
 			break
 		}
 		item := it
