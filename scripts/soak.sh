@@ -27,14 +27,15 @@ go build -o "$work/ersatz" ./cmd/ersatz
 emu=$!
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done
 (
-  echo "elapsed_s rss_mb running waiting"
+  echo "elapsed_s rss_mb heap_mb running waiting"
   start=$(date +%s)
   while kill -0 "$emu" 2>/dev/null; do
     rss=$(awk '/VmRSS/ {print $2/1024}' "/proc/$emu/status")
     m=$(curl -s "http://127.0.0.1:$PORT/metrics" || true)
     run=$(echo "$m" | awk '/^vllm:num_requests_running/ {print $2}')
     wait=$(echo "$m" | awk '/^vllm:num_requests_waiting/ {print $2}')
-    echo "$(( $(date +%s) - start )) $rss $run $wait"
+    heap=$(echo "$m" | awk '/^go_memstats_heap_alloc_bytes/ {printf "%.1f", $2/1048576}')
+    echo "$(( $(date +%s) - start )) $rss $heap $run $wait"
     sleep "$SAMPLE"
   done
 ) >"$work/memory.txt" &

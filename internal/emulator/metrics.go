@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"ersatz/internal/sim"
 )
@@ -43,6 +44,9 @@ func newMetrics(model string, gauges func() sim.Gauges) *metrics {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help, ConstLabels: labels},
 			func() float64 { return f(gauges()) }))
 	}
+	// The process's own health, as every Go exporter has it: the soak
+	// test reads go_memstats_heap_alloc_bytes.
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := &metrics{reg: reg}
 	gauge("vllm:num_requests_running", "Number of requests in model execution batches.", func(g sim.Gauges) float64 { return float64(g.Running) })
 	gauge("vllm:num_requests_waiting", "Number of requests waiting to be processed.", func(g sim.Gauges) float64 { return float64(g.Waiting) })
