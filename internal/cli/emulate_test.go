@@ -5,11 +5,9 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
-	"net/http"
 	"testing"
 	"testing/synctest"
 
-	"ersatz/internal/emulator"
 	"ersatz/internal/loadgen"
 	"ersatz/internal/perf"
 	"ersatz/internal/serving"
@@ -67,25 +65,13 @@ func emulateAndBench(t *testing.T, dep serving.Deployment, params *perf.Params, 
 		if err != nil {
 			t.Fatal(err)
 		}
-		emu, err := emulator.New(emulator.Options{Sim: cfg, Model: "m", MaxModelLen: measureMaxLen})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		go emu.Run(ctx)
-		pn := newPipeNet()
-		srv := &http.Server{Handler: emu}
-		go srv.Serve(pn)
-		client := pn.client()
+		client, _, stop := serveInBubble(t, cfg, measureMaxLen)
+		defer stop()
 		res, err = loadgen.Run(context.Background(), loadgen.Config{URL: "http://emulator", Endpoint: endpoint, Model: "m",
 			Items: loadgen.Synthetic{Source: l.source(t)}, Client: client, IgnoreEOS: true})
 		if err != nil {
 			t.Fatal(err)
 		}
-		client.CloseIdleConnections()
-		srv.Close()
-		cancel()
 	})
 	return res
 }

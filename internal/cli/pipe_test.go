@@ -5,6 +5,10 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"testing"
+
+	"ersatz/internal/emulator"
+	"ersatz/internal/sim"
 )
 
 // pipeNet is an in-memory network for tests inside a synctest bubble,
@@ -49,6 +53,28 @@ func (p *pipeNet) dial(ctx context.Context, _, _ string) (net.Conn, error) {
 // client returns an HTTP client whose connections go to the listener.
 func (p *pipeNet) client() *http.Client {
 	return &http.Client{Transport: &http.Transport{DialContext: p.dial, MaxIdleConnsPerHost: 1024, DisableCompression: true}}
+}
+
+// serveInBubble starts an emulator of cfg behind an in-memory network,
+// inside the calling synctest bubble, and returns a client for it and the
+// emulator; stop shuts everything down so the bubble can end.
+func serveInBubble(t *testing.T, cfg sim.Config, maxLen int) (*http.Client, *emulator.Emulator, func()) {
+	t.Helper()
+	emu, err := emulator.New(emulator.Options{Sim: cfg, Model: "m", MaxModelLen: maxLen})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go emu.Run(ctx)
+	pn := newPipeNet()
+	srv := &http.Server{Handler: emu}
+	go srv.Serve(pn)
+	client := pn.client()
+	return client, emu, func() {
+		client.CloseIdleConnections()
+		srv.Close()
+		cancel()
+	}
 }
 
 type pipeAddr struct{}

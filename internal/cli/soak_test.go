@@ -3,13 +3,11 @@ package cli
 import (
 	"context"
 	"math/rand/v2"
-	"net/http"
 	"runtime"
 	"testing"
 	"testing/synctest"
 	"time"
 
-	"ersatz/internal/emulator"
 	"ersatz/internal/loadgen"
 	"ersatz/internal/serving"
 	"ersatz/internal/workload"
@@ -35,17 +33,8 @@ func TestSoakShort(t *testing.T) {
 		t.Fatal(err)
 	}
 	synctest.Test(t, func(t *testing.T) {
-		emu, err := emulator.New(emulator.Options{Sim: cfg, Model: "m", MaxModelLen: maxLen})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		go emu.Run(ctx)
-		pn := newPipeNet()
-		srv := &http.Server{Handler: emu}
-		go srv.Serve(pn)
-		client := pn.client()
+		client, emu, stop := serveInBubble(t, cfg, maxLen)
+		defer stop()
 		a, _ := workload.Constant(1e9)
 		in, _ := workload.Fixed(256)
 		out, _ := workload.Fixed(64)
@@ -77,8 +66,6 @@ func TestSoakShort(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		client.CloseIdleConnections()
-		srv.Close()
 		if res.Failed != res.ErrorsByKind[loadgen.KindCancelled] || res.Failed < soakStreams-16 || res.Completed == 0 {
 			t.Errorf("%d completed, %d failed (%v); want the %d streams open at the end cancelled and nothing else failed", res.Completed, res.Failed, res.ErrorsByKind, soakStreams)
 		}
@@ -97,7 +84,6 @@ func TestSoakShort(t *testing.T) {
 				t.Errorf("heap at %d s: %.1f MB, more than %.1f MB at 5 s plus %.1f MB for finished requests", 5*(i+2), float64(h)/1e6, float64(heap[0])/1e6, float64(allowance)/1e6)
 			}
 		}
-		cancel()
 	})
 }
 

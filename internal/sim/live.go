@@ -111,19 +111,7 @@ func (l *Live) NextS() float64 {
 func (l *Live) RunUntil(t float64) error {
 	s := l.s
 	for len(s.events) > 0 && s.events[0].t <= t && s.err == nil {
-		ev := s.events.pop()
-		s.advance(ev.t)
-		switch ev.kind {
-		case evArrival:
-			s.arrive(ev.req)
-		case evStepDone:
-			ev.eng.finish(s, s.now)
-		case evTransfer:
-			s.transferred(ev.req)
-		}
-		if len(s.events) == 0 || s.events[0].t > s.now {
-			s.kick()
-		}
+		s.next()
 	}
 	if s.err == nil && t > s.now && s.started {
 		s.advance(t)

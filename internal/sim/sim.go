@@ -42,21 +42,7 @@ func run(cfg Config, src workload.Source, rng *rand.Rand, sink RecordSink, hook 
 	}
 	s.pull()
 	for len(s.events) > 0 && s.err == nil {
-		ev := s.events.pop()
-		s.advance(ev.t)
-		switch ev.kind {
-		case evArrival:
-			s.arrive(ev.req)
-		case evStepDone:
-			ev.eng.finish(s, s.now)
-		case evTransfer:
-			s.transferred(ev.req)
-		}
-		// Engines start steps only once every event of this instant has
-		// run, so simultaneous arrivals share a step.
-		if len(s.events) == 0 || s.events[0].t > s.now {
-			s.kick()
-		}
+		s.next()
 		if hook != nil {
 			hook(s)
 		}
@@ -71,6 +57,25 @@ func run(cfg Config, src workload.Source, rng *rand.Rand, sink RecordSink, hook 
 		return nil, fmt.Errorf("sim: %d requests neither finished nor were rejected (a scheduler bug)", s.inSystem)
 	}
 	return s.summary(), nil
+}
+
+// next runs the earliest event.
+func (s *simulation) next() {
+	ev := s.events.pop()
+	s.advance(ev.t)
+	switch ev.kind {
+	case evArrival:
+		s.arrive(ev.req)
+	case evStepDone:
+		ev.eng.finish(s, s.now)
+	case evTransfer:
+		s.transferred(ev.req)
+	}
+	// Engines start steps only once every event of this instant has
+	// run, so simultaneous arrivals share a step.
+	if len(s.events) == 0 || s.events[0].t > s.now {
+		s.kick()
+	}
 }
 
 // simulation is one run's state.
