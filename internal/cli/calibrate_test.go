@@ -1,7 +1,11 @@
 package cli
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"math"
+	"strings"
 	"os"
 	"path/filepath"
 	"testing"
@@ -52,9 +56,9 @@ func TestPlantedParametersComeBack(t *testing.T) {
 	dir := t.TempDir()
 	var ms []calibrate.Measurement
 	var benched []*loadgen.Result
-	loads := []load{{rate: 1, requests: 60, input: 1024, output: 48, seed: 11},
-		{rate: 4, requests: 80, input: 1024, output: 48, seed: 12},
-		{rate: 8, requests: 100, input: 1024, output: 48, seed: 13}}
+	loads := []load{{rate: 1, requests: 60, input: 1024, output: 48, seed: 11, fixed: true},
+		{rate: 4, requests: 80, input: 1024, output: 48, seed: 12, fixed: true},
+		{rate: 8, requests: 100, input: 1024, output: 48, seed: 13, fixed: true}}
 	for i, l := range loads {
 		res := emulateAndBench(t, planted, nil, l, loadgen.EndpointCompletions)
 		path := filepath.Join(dir, "run"+string(rune('a'+i))+".json")
@@ -103,6 +107,25 @@ func TestPlantedParametersComeBack(t *testing.T) {
 	overlay := filepath.Join(dir, "overlay.yaml")
 	os.WriteFile(overlay, data, 0o644)
 	dep, params := measureDeployment(t, append(flags, "--params", overlay)...)
+	for i, l := range loads {
+		var out, errb bytes.Buffer
+		args := append([]string{"predict", "--params", overlay, "--rate", fmt.Sprint(l.rate), "--input-tokens", fmt.Sprint(l.input), "--output-tokens", fmt.Sprint(l.output), "--json"}, flags...)
+		if code := Main(args, strings.NewReader(""), &out, &errb, func(string) string { return "" }); code != 0 {
+			t.Fatalf("predict: %s", errb.String())
+		}
+		var pred struct {
+			Predictions []struct {
+				Result struct {
+					TTFT, TPOT struct{ Mean float64 }
+				}
+			}
+		}
+		if err := json.Unmarshal(out.Bytes(), &pred); err != nil || len(pred.Predictions) != 1 {
+			t.Fatalf("predict --json: %v: %.200s", err, out.String())
+		}
+		r := pred.Predictions[0].Result
+		t.Logf("load %d: predict TTFT %.2f ms, TPOT %.3f ms; bench %.2f, %.3f", i, r.TTFT.Mean*1e3, r.TPOT.Mean*1e3, benched[i].MeanTTFTMs, benched[i].MeanTPOTMs)
+	}
 	for i, l := range loads {
 		sum := simulateLoad(t, dep, params, l)
 		for _, c := range []struct {

@@ -31,18 +31,24 @@ func measureDeployment(t *testing.T, args ...string) (serving.Deployment, *perf.
 	return dep, params
 }
 
-// load is an open-loop workload: Poisson arrivals, log-normal lengths.
+// load is an open-loop workload: Poisson arrivals, log-normal lengths
+// (fixed ones when fixed is set).
 type load struct {
 	rate          float64
 	requests      int
 	input, output int
 	seed          uint64
+	fixed         bool
 }
 
 func (l load) source(t *testing.T) workload.Source {
 	a, _ := workload.Poisson(l.rate)
 	in, _ := workload.LogNormal(float64(l.input), float64(l.input)/2)
 	out, _ := workload.LogNormal(float64(l.output), float64(l.output)/2)
+	if l.fixed {
+		in, _ = workload.Fixed(l.input)
+		out, _ = workload.Fixed(l.output)
+	}
 	g, err := workload.NewGenerator(workload.GeneratorConfig{Arrivals: a, Input: in, Output: out, Count: l.requests},
 		rand.New(rand.NewPCG(l.seed, 7)))
 	if err != nil {
