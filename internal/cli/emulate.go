@@ -59,12 +59,15 @@ func runEmulate(e *env, args []string) error {
 		return fmt.Errorf("listening: %w", err)
 	}
 	fmt.Fprintf(e.stderr, "ersatz emulate: %s\nersatz emulate: serving %q on http://%s (time scale %g)\n", header, name, ln.Addr(), *timeScale)
-	return serveEmulator(e, emu, ln, *drain)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	return serveEmulator(e, emu, ln, *drain, sigs)
 }
 
-// serveEmulator serves until SIGINT or SIGTERM, then stops admitting
-// requests and lets in-flight streams finish within drain.
-func serveEmulator(e *env, emu *emulator.Emulator, ln net.Listener, drain time.Duration) error {
+// serveEmulator serves until a signal arrives on sigs, then stops
+// admitting requests and lets in-flight streams finish within drain.
+func serveEmulator(e *env, emu *emulator.Emulator, ln net.Listener, drain time.Duration, sigs <-chan os.Signal) error {
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	engine := make(chan error, 1)
@@ -72,9 +75,6 @@ func serveEmulator(e *env, emu *emulator.Emulator, ln net.Listener, drain time.D
 	srv := &http.Server{Handler: emu, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigs)
 	select {
 	case err := <-served:
 		return fmt.Errorf("serving: %w", err)

@@ -1,12 +1,23 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"math"
 	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"syscall"
 	"testing"
 	"testing/synctest"
+	"time"
+
+	"ersatz/internal/emulator"
+	"ersatz/internal/openai"
 
 	"ersatz/internal/loadgen"
 	"ersatz/internal/perf"
@@ -140,5 +151,65 @@ func TestBenchReproducesSimulate(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestEmulateDrains: on SIGTERM the emulator finishes the stream in
+// flight, with [DONE], and refuses new work.
+func TestEmulateDrains(t *testing.T) {
+	dep, params := measureDeployment(t, "--model", "Qwen/Qwen3-14B", "--chip", "h100", "--chips", "1")
+	cfg, err := serving.Config(dep, params, 4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	emu, err := emulator.New(emulator.Options{Sim: cfg, Model: "m", MaxModelLen: 4096, TimeScale: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sigs := make(chan os.Signal, 1)
+	var stderr bytes.Buffer
+	served := make(chan error, 1)
+	go func() { served <- serveEmulator(&env{stdout: io.Discard, stderr: &stderr}, emu, ln, time.Minute, sigs) }()
+	url := "http://" + ln.Addr().String()
+	resp, err := http.Post(url+"/v1/completions", "application/json", strings.NewReader(`{"prompt":"abcd","max_tokens":200,"stream":true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	r := openai.NewReader(resp.Body, 0)
+	signalled := false
+	tokens := 0
+	for {
+		data, err := r.Next()
+		if err != nil {
+			t.Fatalf("stream cut after %d tokens: %v", tokens, err)
+		}
+		if string(data) == openai.Done {
+			break
+		}
+		var c openai.Completion
+		if err := json.Unmarshal(data, &c); err != nil {
+			t.Fatal(err)
+		}
+		for _, ch := range c.Choices {
+			tokens += openai.CountTokens(ch.Text)
+		}
+		if tokens > 0 && len(sigs) == 0 && !signalled {
+			sigs <- syscall.SIGTERM // the request is in flight
+			signalled = true
+		}
+	}
+	if err := <-served; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	if tokens != 200 || !strings.Contains(stderr.String(), "draining 1 in-flight") {
+		t.Fatalf("%d tokens, stderr %q; want 200 and a drain of 1", tokens, stderr.String())
+	}
+	if _, err := http.Post(url+"/v1/completions", "application/json", strings.NewReader(`{"prompt":"abcd"}`)); err == nil {
+		t.Fatal("after the drain: a new request was served")
 	}
 }
