@@ -145,7 +145,7 @@ func runBench(e *env, args []string) error {
 		return err
 	}
 	res.Settings = loadgen.Settings{Date: started.UTC().Format("20060102-150405"), Backend: backendOf(*endpoint), EndpointType: backendOf(*endpoint),
-		Endpoint: *endpoint, BaseURL: *url, ModelID: *modelName, NumPrompts: tr.requests, Burstiness: tr.burstiness,
+		Endpoint: *endpoint, BaseURL: *url, ModelID: *modelName, NumPrompts: tr.requests, Burstiness: 1 / (tr.burstiness * tr.burstiness), // vLLM's: the gamma shape
 		Seed: *seed, IgnoreEOS: *ignoreEOS, Goodput: good.ms, DurationLimitS: duration.Seconds(), Tool: "ersatz bench " + Version}
 	res.RequestRate = "inf"
 	if rate > 0 {
