@@ -15,10 +15,15 @@ import (
 	"ersatz/internal/sim"
 )
 
+// testEmulatorConfig is one replica timed by the simulator's stand-in
+// for a 14B model on an H100.
+func testEmulatorConfig() sim.Config {
+	return sim.Config{Pool: sim.Pool{Replicas: 1, Timer: sim.H100Dense14B(), Engine: sim.EngineConfig{KVTokens: 1 << 16}}}
+}
+
 func testEmulator(t *testing.T) *Emulator {
 	t.Helper()
-	e, err := New(Options{Model: "m", MaxModelLen: 1024, MaxBodyBytes: 4096,
-		Sim: sim.Config{Pool: sim.Pool{Replicas: 1, Timer: sim.H100Dense14B(), Engine: sim.EngineConfig{KVTokens: 1 << 16}}}})
+	e, err := New(Options{Model: "m", MaxModelLen: 1024, MaxBodyBytes: 4096, Sim: testEmulatorConfig()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -134,3 +134,26 @@ func FuzzRequests(f *testing.F) {
 		_ = json.Unmarshal(in, &ch)
 	})
 }
+
+// BenchmarkChunk is the cost of one streamed chat chunk: encoding it as
+// an SSE event, then reading and decoding it as a client does.
+func BenchmarkChunk(b *testing.B) {
+	c := ChatChunk{ID: "chatcmpl-1", Object: ObjectChatChunk, Created: 1, Model: "Qwen/Qwen3-14B",
+		Choices: []ChatChunkChoice{{Delta: Delta{Content: " the"}}}}
+	var buf bytes.Buffer
+	b.ReportAllocs()
+	for b.Loop() {
+		buf.Reset()
+		if err := WriteEvent(&buf, c); err != nil {
+			b.Fatal(err)
+		}
+		data, err := NewReader(&buf, 0).Next()
+		if err != nil {
+			b.Fatal(err)
+		}
+		var got ChatChunk
+		if err := json.Unmarshal(data, &got); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
