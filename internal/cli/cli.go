@@ -36,17 +36,19 @@ var commands map[string]command
 
 func init() {
 	commands = map[string]command{
-		"chips":     {"list the accelerator catalog", runChips},
-		"nodes":     {"list nodes and supernodes", runNodes},
-		"models":    {"list the model catalog", runModels},
-		"fit":       {"check whether a model fits on chips, and how much KV cache is left", runFit},
-		"plan":      {"find the cheapest deployment that meets latency targets under a policy, and what each ban costs", runPlan},
-		"validate":  {"compare the performance model with published measurements", runValidate},
-		"predict":   {"predict throughput, TTFT and TPOT of a deployment, with the step breakdown", runPredict},
-		"simulate":  {"simulate serving under synthetic load or a trace: queues, tails, goodput", runSimulate},
+		"chips":    {"list the accelerator catalog", runChips},
+		"nodes":    {"list nodes and supernodes", runNodes},
+		"models":   {"list the model catalog", runModels},
+		"fit":      {"check whether a model fits on chips, and how much KV cache is left", runFit},
+		"plan":     {"find the cheapest deployment that meets latency targets under a policy, and what each ban costs", runPlan},
+		"validate": {"compare the performance model with published measurements", runValidate},
+		"predict":  {"predict throughput, TTFT and TPOT of a deployment, with the step breakdown", runPredict},
+		"simulate": {"simulate serving under synthetic load or a trace: queues, tails, goodput", runSimulate},
+
+		// issue 11: measure and calibrate
 		"emulate":   {"serve an OpenAI-compatible endpoint whose timing comes from the simulator", runEmulate},
-		"calibrate": {"fit efficiency parameters to bench results; writes a params overlay", runCalibrate},
 		"bench":     {"benchmark an OpenAI-compatible endpoint (vllm bench serve's measures and result JSON)", runBench},
+		"calibrate": {"fit efficiency parameters to bench results; writes a params overlay", runCalibrate},
 	}
 }
 
