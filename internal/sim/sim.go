@@ -112,7 +112,7 @@ type simulation struct {
 	// draining: admission has stopped (Stop.Drain); the source is not
 	// read again and in-flight requests run to completion.
 	draining bool
-	onEmit  func(id int64, generated int, nowS float64) // Live's token hook; nil in Run
+	onEmit   func(id int64, generated int, nowS float64) // Live's token hook; nil in Run
 
 	started               bool
 	startS, lastS         float64
