@@ -53,6 +53,11 @@ var goldenCases = []struct {
 	{"plan-nothing-allowed", "plan --model meta-llama/Llama-3.1-8B-Instruct --rate 5 --input-tokens 1000 --output-tokens 200 --tpot-p90 50ms --policy cn-domestic --chips h100,h20", 1},
 	{"plan-slo-impossible", "plan --model meta-llama/Llama-3.1-70B-Instruct --rate 5 --input-tokens 1000 --output-tokens 200 --tpot-p90 1ms --chips h100,ascend-910b2", 1},
 	{"plan-csv", "plan --model Qwen/Qwen3-8B --rate 2 --input-tokens 500 --output-tokens 100 --tpot-p90 50ms --chips l20,h20,ascend-910b2 --csv", 0},
+	// The README's main job: what replaces 64 H20 under cn-domestic.
+	{"plan-baseline-r1-h20", "plan --model deepseek-ai/DeepSeek-R1 --input-tokens 1155 --output-tokens 211 --ttft-p90 2s --tpot-p90 50ms --policy cn-domestic --baseline 64xh20", 0},
+	{"plan-baseline-csv", "plan --model Qwen/Qwen3-8B --rate 2 --input-tokens 500 --output-tokens 100 --tpot-p90 50ms --chips l20,ascend-910b2 --baseline 2xh20 --baseline-engine sglang --verify 0 --csv", 0},
+	{"plan-baseline-bad", "plan --model Qwen/Qwen3-8B --input-tokens 500 --output-tokens 100 --tpot-p90 50ms --baseline h20", 2},
+	{"plan-baseline-too-small", "plan --model deepseek-ai/DeepSeek-R1 --input-tokens 500 --output-tokens 100 --tpot-p90 50ms --baseline 2xh20", 1},
 	{"plan-mixed-percentiles", "plan --model meta-llama/Llama-3.1-8B-Instruct --rate 5 --input-tokens 1000 --output-tokens 200 --ttft-p90 1s --tpot-p99 50ms", 2},
 }
 

@@ -89,6 +89,8 @@ func runPlan(e *env, args []string) error {
 	explain := fs.Bool("explain", false, "count rejected candidates by reason, per chip, with the nearest miss")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	asCSV := fs.Bool("csv", false, "print the per-chip table as CSV")
+	var base baselineFlags
+	base.register(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -155,8 +157,8 @@ func runPlan(e *env, args []string) error {
 		}
 		req.Traffic = tr
 	} else {
-		if *rate <= 0 || *input <= 0 || *output <= 0 {
-			return usagef("give --rate, --input-tokens and --output-tokens (or --trace FILE)")
+		if *rate < 0 || *rate == 0 && base.spec == "" || *input <= 0 || *output <= 0 {
+			return usagef("give --rate, --input-tokens and --output-tokens (or --trace FILE; --rate may be left out with --baseline)")
 		}
 		req.Traffic = plan.Traffic{RatePerS: *rate, InputTokens: *input, OutputTokens: *output}
 	}
@@ -167,7 +169,7 @@ func runPlan(e *env, args []string) error {
 	}
 	bar := newProgress(e.stderr, chips)
 	req.Progress = func(done, total int) { bar.add(1) }
-	res, err := plan.Run(req)
+	res, err := base.run(cat, req)
 	bar.finish()
 	if err != nil {
 		return err

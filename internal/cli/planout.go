@@ -29,6 +29,7 @@ func planTable(res *plan.Result) *report.Table {
 			report.Num(p.OutputTPSPerChip, 3), report.Num(p.PowerKW, 3), report.Num(p.CostUSDPerHour, 3),
 			report.Num(p.USDPerMTokens, 3), p.Binding, verifiedWord(p.Verified, res.SLO))
 	}
+	baselineColumns(t, res)
 	return t
 }
 
@@ -79,6 +80,7 @@ func writePlan(w io.Writer, res *plan.Result, explain bool) error {
 		fmt.Fprintf(&b, " TPOT ≤ %s", secs(res.SLO.TPOTS))
 	}
 	fmt.Fprintf(&b, "; policy %s; objective %s.\n\n", res.Policy, res.Objective)
+	writeBaselineHead(&b, res)
 	if err := planTable(res).WriteText(&b); err != nil {
 		return err
 	}
@@ -98,6 +100,7 @@ func writePlan(w io.Writer, res *plan.Result, explain bool) error {
 		}
 	}
 	b.WriteString("\n")
+	writeAnswer(&b, res)
 	if p := res.Recommended; p != nil {
 		shape := plural(p.Replicas, "replica") + " of " + p.Layout
 		if p.Serving == "disaggregated" {
@@ -120,16 +123,12 @@ func writePlan(w io.Writer, res *plan.Result, explain bool) error {
 	fmt.Fprintf(&b, "Why: %s\n", res.Why)
 	if im := res.Impact; im != nil {
 		fmt.Fprintf(&b, "\nBan impact (%s vs no policy):\n", im.Policy)
-		it := &report.Table{Header: []string{"", "with " + im.Policy, "without", "Δ"}, Right: map[int]bool{1: true, 2: true, 3: true}}
-		it.Add("chip", chipLabel(im.With), chipLabel(im.Without), "")
-		it.Add("chips", im.With.ChipsTotal, im.Without.ChipsTotal, signed(float64(im.DeltaChips), ""))
-		it.Add("$/h", report.Num(im.With.CostUSDPerHour, 3), report.Num(im.Without.CostUSDPerHour, 3), fmt.Sprintf("%s (×%.2f)", signed(im.DeltaCost, ""), im.CostRatio))
-		it.Add("kW", report.Num(im.With.PowerKW, 3), report.Num(im.Without.PowerKW, 3), signed(im.DeltaPowerKW, ""))
-		it.Add("TTFT p"+pctName(res.SLO.Percentile), secs(im.With.TTFTS), secs(im.Without.TTFTS), signed(im.DeltaTTFTS*1e3, " ms"))
-		it.Add("TPOT p"+pctName(res.SLO.Percentile), secs(im.With.TPOTS), secs(im.Without.TPOTS), signed(im.DeltaTPOTS*1e3, " ms"))
-		if err := it.WriteText(&b); err != nil {
+		if err := impactTable(res, im, "with "+im.Policy, "without").WriteText(&b); err != nil {
 			return err
 		}
+	}
+	if err := writeBaselineImpact(&b, res); err != nil {
+		return err
 	}
 	if explain {
 		b.WriteString("\nRejected candidates by reason:\n")
@@ -151,6 +150,18 @@ func writePlan(w io.Writer, res *plan.Result, explain bool) error {
 	b.WriteString("Latency bands come from the uncertainty of the chip's numbers and the model's parameters.\n")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// impactTable sets two plans side by side with their differences.
+func impactTable(res *plan.Result, im *plan.Impact, with, without string) *report.Table {
+	it := &report.Table{Header: []string{"", with, without, "Δ"}, Right: map[int]bool{1: true, 2: true, 3: true}}
+	it.Add("chip", chipLabel(im.With), chipLabel(im.Without), "")
+	it.Add("chips", im.With.ChipsTotal, im.Without.ChipsTotal, signed(float64(im.DeltaChips), ""))
+	it.Add("$/h", report.Num(im.With.CostUSDPerHour, 3), report.Num(im.Without.CostUSDPerHour, 3), fmt.Sprintf("%s (×%.2f)", signed(im.DeltaCost, ""), im.CostRatio))
+	it.Add("kW", report.Num(im.With.PowerKW, 3), report.Num(im.Without.PowerKW, 3), signed(im.DeltaPowerKW, ""))
+	it.Add("TTFT p"+pctName(res.SLO.Percentile), secs(im.With.TTFTS), secs(im.Without.TTFTS), signed(im.DeltaTTFTS*1e3, " ms"))
+	it.Add("TPOT p"+pctName(res.SLO.Percentile), secs(im.With.TPOTS), secs(im.Without.TPOTS), signed(im.DeltaTPOTS*1e3, " ms"))
+	return it
 }
 
 func counts(m map[string]int) string {
@@ -256,6 +267,9 @@ func planCSV(res *plan.Result) *report.Table {
 			p.Weights, p.Replicas, p.PrefillReplicas, g(p.Batch), g(p.TTFTS), g(p.TTFTLowS), g(p.TTFTHighS), g(p.TPOTS), g(p.TPOTLowS), g(p.TPOTHighS),
 			g(p.OutputTPSPerChip), g(p.PowerKW), g(p.CostUSDPerHour), g(p.USDPerMTokens), p.Binding, verified)
 	}
+	if res.Baseline != nil {
+		row("baseline", res.Baseline.Plan)
+	}
 	for _, c := range res.Chips {
 		if c.Best != nil {
 			row(decisionWord(c.Decision), c.Best)
@@ -264,5 +278,6 @@ func planCSV(res *plan.Result) *report.Table {
 	for _, p := range res.CrossChip {
 		row("", p)
 	}
+	baselineCSVColumns(t, res)
 	return t
 }

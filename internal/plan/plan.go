@@ -213,4 +213,6 @@ type Result struct {
 	Rejected   map[string]int `json:"rejected"`
 	// Estimates lists the inputs that are estimates, for the output to say so.
 	Estimates []string `json:"estimates"`
+	// Baseline sets every plan beside the fleet the user runs now (RunBaseline).
+	Baseline *BaselineResult `json:"baseline,omitempty"`
 }
