@@ -25,6 +25,10 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	// create opens a file the command writes (plan --html); nil means the
+	// file system. progress, when set, hears how far a long command is.
+	create   func(path string) (io.WriteCloser, error)
+	progress func(done, total int)
 }
 
 type command struct {

@@ -91,6 +91,7 @@ func runPlan(e *env, args []string) error {
 	asCSV := fs.Bool("csv", false, "print the per-chip table as CSV")
 	var base baselineFlags
 	base.register(fs)
+	htmlOut := fs.String("html", "", "also write the plan as one self-contained HTML page to FILE (charts, sortable table, sources)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -99,6 +100,9 @@ func runPlan(e *env, args []string) error {
 	}
 	if *asJSON && *asCSV {
 		return usagef("--json and --csv: choose one")
+	}
+	if err := checkOutput(e, "--html", *htmlOut); err != nil {
+		return err
 	}
 	cat, err := cats.hardware(e)
 	if err != nil {
@@ -168,7 +172,12 @@ func runPlan(e *env, args []string) error {
 		chips = len(cat.Chips)
 	}
 	bar := newProgress(e.stderr, chips)
-	req.Progress = func(done, total int) { bar.add(1) }
+	req.Progress = func(done, total int) {
+		bar.add(1)
+		if e.progress != nil {
+			e.progress(done, total)
+		}
+	}
 	res, err := base.run(cat, req)
 	bar.finish()
 	if err != nil {
@@ -184,6 +193,11 @@ func runPlan(e *env, args []string) error {
 	}
 	if err != nil {
 		return err
+	}
+	if *htmlOut != "" {
+		if err := writeReport(e, *htmlOut, req, res, args); err != nil {
+			return err
+		}
 	}
 	if res.Recommended == nil {
 		return fmt.Errorf("no plan: %s", res.Why)
