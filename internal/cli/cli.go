@@ -48,6 +48,7 @@ func init() {
 		"validate": {"compare the performance model with published measurements", runValidate},
 		"predict":  {"predict throughput, TTFT and TPOT of a deployment, with the step breakdown", runPredict},
 		"simulate": {"simulate serving under synthetic load or a trace: queues, tails, goodput", runSimulate},
+		"serve":    {"serve a local web UI and JSON API for plan, predict, chips and models", runServe},
 	}
 }
 
@@ -62,7 +63,12 @@ func usagef(format string, a ...any) error { return &usageError{fmt.Errorf(forma
 // Main runs ersatz with args (without the program name) and returns the
 // exit code.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
+	return (&env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}).main(args)
+}
+
+// main runs one command line in e (ersatz serve runs its API calls so).
+func (e *env) main(args []string) int {
+	stdout, stderr := e.stdout, e.stderr
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stdout)
 		if len(args) == 0 {

@@ -33,10 +33,10 @@ func TestHTMLReportEscapes(t *testing.T) {
 	page := planHTML(t, "plan --catalog testdata/evil --policy testdata/evil-policy.yaml --model Qwen/Qwen3-8B --rate 2 --input-tokens 500 --output-tokens 100 --tpot-p90 50ms --chips x-evil --baseline 2xh20 --verify 0")
 	for _, want := range []string{
 		`x-evil: &lt;script&gt;alert(&#34;name&#34;)&lt;/script&gt; Evil NPU`, // the chip's name, as text
-		`&lt;script&gt;alert(&#39;reason&#39;)&lt;/script&gt;`,              // the policy's reason
-		`&lt;/td&gt;&lt;script&gt;alert(&#39;source&#39;)&lt;/script&gt;`,   // a source title
-		`&lt;img src=x onerror=alert(1)&gt;`,                                 // a value's note
-		`href="#ZgotmplZ"`,                                                   // the javascript: URL
+		`&lt;script&gt;alert(&#39;reason&#39;)&lt;/script&gt;`,                // the policy's reason
+		`&lt;/td&gt;&lt;script&gt;alert(&#39;source&#39;)&lt;/script&gt;`,     // a source title
+		`&lt;img src=x onerror=alert(1)&gt;`,                                  // a value's note
+		`href="#ZgotmplZ"`,                                                    // the javascript: URL
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %s", want)

@@ -17,7 +17,7 @@ var layers = map[string]int{
 	"hardware": 1, "kvcache": 1,
 	"model": 2, "workload": 2, "policy": 2, "corpus": 2,
 	"fit": 3, "sim": 3,
-	"perf": 4, "predict": 5, "serving": 5, "plan": 6, "page": 7, "cli": 9,
+	"perf": 4, "predict": 5, "serving": 5, "plan": 6, "page": 7, "web": 8, "cli": 9,
 }
 
 var core = map[string]bool{"units": true, "hardware": true, "model": true, "kvcache": true, "workload": true,

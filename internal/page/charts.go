@@ -50,7 +50,7 @@ func costChart(res *plan.Result) *Chart {
 	pw := (w - left - gap - right) / 2
 	c := &Chart{ID: "cost", Title: "Cost and latency per chip",
 		Caption: "Left: cost per hour of each chip's best plan. Right: its TPOT at the target percentile; the whisker is the band from uncertain inputs, the dashed line the target.",
-		W: int(w), H: int(h)}
+		W:       int(w), H: int(h)}
 	maxCost, maxTPOT := 0.0, res.SLO.TPOTS
 	for _, e := range es {
 		maxCost = math.Max(maxCost, e.p.CostUSDPerHour)
@@ -125,7 +125,7 @@ func paretoChart(res *plan.Result) *Chart {
 	const w, h, left, top, right, bottom = 960.0, 420.0, 70.0, 30.0, 30.0, 50.0
 	c := &Chart{ID: "pareto", Title: "Cost against latency",
 		Caption: "Every plan screened, its cost per hour (log scale) against its TPOT. The line joins the plans no other plan beats on both; points below and left are better.",
-		W: int(w), H: int(h)}
+		W:       int(w), H: int(h)}
 	lo, hi, tmax := math.Inf(1), 0.0, res.SLO.TPOTS
 	for _, e := range es {
 		lo, hi = math.Min(lo, e.p.CostUSDPerHour), math.Max(hi, e.p.CostUSDPerHour)
@@ -313,7 +313,7 @@ func stepChart(pools []perf.Pool) *Chart {
 	h := top + rowH*float64(len(pools)) + 44
 	c := &Chart{ID: "step", Title: "What one step of the recommendation spends its time on",
 		Caption: "The mean engine step of each pool at the planned load, by component; hover a segment for its time and its bound (compute, memory, network or overhead).",
-		W: int(w), H: int(h)}
+		W:       int(w), H: int(h)}
 	longest := 0.0
 	for _, p := range pools {
 		longest = math.Max(longest, float64(p.Step.Total)*1e3)
