@@ -118,7 +118,7 @@ type sourceRow struct {
 	Field, Value, Confidence, Source, URL, Date, Note string
 }
 
-type decisionRow struct{ Chip, Decision string }
+type decisionRow struct{ Chip, Name, Decision string }
 
 func build(r *Report) (*view, error) {
 	res := r.Result
@@ -419,7 +419,7 @@ func (v *view) sources(r *Report) {
 	}
 	for _, c := range res.Chips {
 		if d := decision(c.Decision); d != "allow" {
-			v.Decisions = append(v.Decisions, decisionRow{c.Chip, c.Decision})
+			v.Decisions = append(v.Decisions, decisionRow{c.Chip, chipName(r.Catalog, c.Chip), c.Decision})
 		}
 	}
 }
