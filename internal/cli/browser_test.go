@@ -284,8 +284,9 @@ func TestBrowser(t *testing.T) {
 		// The table sorts by $/h when its header is clicked.
 		costs, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`(() => {
 			const d = document.getElementById("report").contentDocument;
-			d.querySelector('#plan-table th[data-col="6"]').click();
-			return [...d.querySelectorAll("#plan-table tbody tr")].map(r => +r.cells[6].dataset.sort);
+			const th = [...d.querySelectorAll("#plan-table th")].find(h => h.textContent === "$/h");
+			th.click();
+			return [...d.querySelectorAll("#plan-table tbody tr")].map(r => +r.cells[+th.dataset.col].dataset.sort);
 		})()`))
 		if err != nil {
 			t.Fatal(err)

@@ -17,12 +17,16 @@ type entry struct {
 	p     *plan.Plan
 	label string
 	role  string // recommended | allow | review | deny | pair | baseline
+	// allowed says whether the policy allows the plan's chips; chip names
+	// the point on a chart.
+	allowed bool
+	chip    string
 }
 
 func entries(res *plan.Result) []entry {
 	var out []entry
 	if br := res.Baseline; br != nil {
-		out = append(out, entry{br.Plan, fmt.Sprintf("%s (now)", br.Chip), "baseline"})
+		out = append(out, entry{p: br.Plan, label: fmt.Sprintf("%s (now)", br.Chip), role: "baseline", chip: br.Chip + " now"})
 	}
 	for _, c := range res.Chips {
 		if c.Best == nil {
@@ -32,7 +36,7 @@ func entries(res *plan.Result) []entry {
 		if c.Best == res.Recommended {
 			role = "recommended"
 		}
-		out = append(out, entry{c.Best, c.Chip, role})
+		out = append(out, entry{p: c.Best, label: c.Chip, role: role, allowed: role != "deny", chip: c.Chip})
 	}
 	return out
 }
@@ -110,21 +114,31 @@ func legend(es []entry) []Legend {
 // of plans no other beats on both.
 func paretoChart(res *plan.Result) *Chart {
 	es := entries(res)
+	allowed := map[string]bool{}
 	for _, c := range res.Chips {
+		d := decision(c.Decision)
+		allowed[c.Chip] = d != "deny"
 		for _, o := range c.Others {
-			role := decision(c.Decision)
-			es = append(es, entry{o, c.Chip + " (alternative)", role})
+			es = append(es, entry{p: o, label: c.Chip + " (alternative)", role: d, allowed: d != "deny", chip: c.Chip})
 		}
 	}
 	for _, p := range res.CrossChip {
-		es = append(es, entry{p, chipLabel(p), "pair"})
+		ok := allowed[p.Chip] && allowed[p.PrefillChip]
+		role := "pair"
+		switch {
+		case p == res.Recommended:
+			role = "recommended"
+		case !ok:
+			role = "deny"
+		}
+		es = append(es, entry{p: p, label: chipLabel(p), role: role, allowed: ok, chip: chipLabel(p)})
 	}
 	if len(es) == 0 {
 		return nil
 	}
 	const w, h, left, top, right, bottom = 960.0, 420.0, 70.0, 30.0, 30.0, 50.0
 	c := &Chart{ID: "pareto", Title: "Cost against latency",
-		Caption: "Every plan screened, its cost per hour (log scale) against its TPOT. The line joins the plans no other plan beats on both; points below and left are better.",
+		Caption: "Every plan found, its cost per hour (log scale) against its TPOT; below and to the left is better. The line joins the plans the policy allows that no other allowed plan beats on both.",
 		W:       int(w), H: int(h)}
 	lo, hi, tmax := math.Inf(1), 0.0, res.SLO.TPOTS
 	for _, e := range es {
@@ -148,26 +162,39 @@ func paretoChart(res *plan.Result) *Chart {
 		c.Dots = append(c.Dots, Dot{X: x.at(e.p.CostUSDPerHour), Y: y.at(e.p.TPOTS * 1e3), R: r, Class: "pt " + e.role, Mark: true,
 			Title: fmt.Sprintf("%s: $%s/h, TPOT %s, %d chips", e.label, num(e.p.CostUSDPerHour), ms(e.p.TPOTS), e.p.ChipsTotal)})
 	}
-	front := frontier(es)
+	var permitted []entry
+	for _, e := range es {
+		if e.allowed {
+			permitted = append(permitted, e)
+		}
+	}
+	front := frontier(permitted)
 	var xy []float64
 	var labelled []Text
-	label := func(e entry) {
-		t := Text{X: x.at(e.p.CostUSDPerHour) + 9, Y: y.at(e.p.TPOTS*1e3) + 4, S: e.label, Class: "lab"}
+	label := func(e entry, dy float64, anchor string) {
+		px, py := x.at(e.p.CostUSDPerHour), y.at(e.p.TPOTS*1e3)
+		t := Text{X: px, Y: py + dy, S: e.chip, Class: "lab", Anchor: anchor}
+		if anchor == "" {
+			t.X += 9
+		}
 		for _, o := range labelled {
-			if math.Abs(o.Y-t.Y) < 13 && math.Abs(o.X-t.X) < 110 {
+			if o.S == t.S || math.Abs(o.Y-t.Y) < 13 && math.Abs(o.X-t.X) < 90 {
 				return // a label there already; the tooltip names the point
 			}
 		}
 		labelled = append(labelled, t)
 	}
 	for _, e := range es {
-		if e.role == "recommended" || e.role == "baseline" {
-			label(e)
+		switch e.role {
+		case "recommended":
+			label(e, -13, "middle")
+		case "baseline":
+			label(e, 21, "middle")
 		}
 	}
 	for _, e := range front {
 		xy = append(xy, x.at(e.p.CostUSDPerHour), y.at(e.p.TPOTS*1e3))
-		label(e)
+		label(e, 4, "")
 	}
 	c.Texts = append(c.Texts, labelled...)
 	if len(xy) >= 4 {
@@ -309,19 +336,16 @@ func stepChart(pools []perf.Pool) *Chart {
 	if len(pools) == 0 {
 		return nil
 	}
-	const w, left, right, top, rowH = 960.0, 150.0, 30.0, 24.0, 34.0
+	const w, left, right, top, rowH = 960.0, 150.0, 64.0, 24.0, 34.0
 	h := top + rowH*float64(len(pools)) + 44
 	c := &Chart{ID: "step", Title: "What one step of the recommendation spends its time on",
 		Caption: "The mean engine step of each pool at the planned load, by component; hover a segment for its time and its bound (compute, memory, network or overhead).",
 		W:       int(w), H: int(h)}
-	longest := 0.0
-	for _, p := range pools {
-		longest = math.Max(longest, float64(p.Step.Total)*1e3)
-	}
-	xt, _, xhi := niceTicks(0, longest, 6)
-	x := &scale{lo: 0, hi: xhi, a: left, b: w - right}
-	pn := Panel{Frame: Box{left, top, w - left - right, rowH * float64(len(pools))}, XLabel: "milliseconds per step"}
-	pn.axes(x, nil, xt, nil, num, nil)
+	// Each pool's step is a bar of its own length, 100%: a prefill step
+	// can be twenty times a decode step, and the shares are what differ.
+	x := &scale{lo: 0, hi: 100, a: left, b: w - right}
+	pn := Panel{Frame: Box{left, top, w - left - right, rowH * float64(len(pools))}, XLabel: "share of the step (%); the step's length at the right"}
+	pn.axes(x, nil, []float64{0, 20, 40, 60, 80, 100}, nil, num, nil)
 	used := map[string]bool{}
 	for i, p := range pools {
 		y := top + rowH*float64(i)
@@ -338,13 +362,13 @@ func stepChart(pools []perf.Pool) *Chart {
 			if sec <= 0 {
 				continue
 			}
-			x0, x1 := x.at(at*1e3), x.at((at+sec)*1e3)
+			x0, x1 := x.at(100*at/float64(st.Total)), x.at(100*(at+sec)/float64(st.Total))
 			at += sec
 			used[part.name] = true
 			c.Rects = append(c.Rects, Rect{Box: Box{x0, y + 5, math.Max(x1-x0, 0.5), rowH - 10}, Class: "seg", Color: part.color, Mark: true,
 				Title: fmt.Sprintf("%s %s: %s (%.0f%%, %s-bound)", p.Role, part.name, ms(sec), 100*sec/float64(st.Total), pt.Bound)})
 		}
-		c.Texts = append(c.Texts, Text{X: x.at(at*1e3) + 4, Y: y + rowH/2 + 4, S: ms(float64(st.Total)), Class: "val"})
+		c.Texts = append(c.Texts, Text{X: w - right + 4, Y: y + rowH/2 + 4, S: ms(float64(st.Total)), Class: "val"})
 	}
 	c.Panels = []Panel{pn}
 	for _, part := range parts {

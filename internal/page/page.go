@@ -118,7 +118,13 @@ type sourceRow struct {
 	Field, Value, Confidence, Source, URL, Date, Note string
 }
 
-type decisionRow struct{ Chip, Name, Decision string }
+// decisionRow is one policy decision and the chips it applies to.
+type decisionRow struct {
+	Decision string
+	Chips    []chipRef
+}
+
+type chipRef struct{ ID, Name string }
 
 func build(r *Report) (*view, error) {
 	res := r.Result
@@ -256,10 +262,14 @@ func (v *view) impacts(res *plan.Result) {
 // table is the per-chip table, with a sort key in every numeric cell.
 func (v *view) table(res *plan.Result) {
 	pct := fmt.Sprintf("p%g", res.SLO.Percentile)
-	v.Header = []string{"chip", "policy", "chips", "servers", "instance", "weights", "$/h", "kW", "$/Mtok", "TTFT " + pct, "TPOT " + pct, "binding", "simulated"}
 	br := res.Baseline
+	vsName := ""
 	if br != nil {
-		v.Header = append(v.Header, "vs "+br.Chip)
+		vsName = "vs " + br.Chip
+	}
+	v.Header = []string{"chip", "policy", "chips", "servers", "$/h", "kW", "$/Mtok", "TTFT " + pct, "TPOT " + pct, vsName, "weights", "instance", "binding", "simulated"}
+	if br == nil {
+		v.Header = append(v.Header[:9], v.Header[10:]...)
 	}
 	mk := func(p *plan.Plan, policy string, vs *plan.Replacement) row {
 		cls := "policy-" + policy
@@ -267,39 +277,38 @@ func (v *view) table(res *plan.Result) {
 			cls += " recommended"
 		}
 		f := func(x float64) string { return fmt.Sprintf("%.6g", x) }
-		shape := p.Layout
+		shape := fmt.Sprintf("%d× %s", p.Replicas, short(p.Layout))
 		if p.Serving == "disaggregated" {
-			shape = fmt.Sprintf("%d× P %s / %d× D %s", p.PrefillReplicas, p.PrefillLayout, p.Replicas, p.Layout)
-		} else {
-			shape = fmt.Sprintf("%d× %s", p.Replicas, p.Layout)
+			shape = fmt.Sprintf("P %d× %s, D %d× %s", p.PrefillReplicas, short(p.PrefillLayout), p.Replicas, short(p.Layout))
 		}
 		weights := p.Weights
 		if p.PrefillWeights != "" {
 			weights = p.PrefillWeights + "/" + p.Weights
 		}
 		cells := []cell{
-			{Text: chipLabel(p), Sort: chipLabel(p), Title: chipName(v.Catalog, p.Chip)},
+			{Text: chipLabel(p), Sort: chipLabel(p), Class: "chip", Title: chipName(v.Catalog, p.Chip)},
 			{Text: policy, Sort: policy},
 			{Text: fmt.Sprint(p.ChipsTotal), Sort: f(float64(p.ChipsTotal)), Class: "n"},
 			{Text: fmt.Sprint(p.Nodes), Sort: f(float64(p.Nodes)), Class: "n"},
-			{Text: shape, Sort: shape, Class: "shape"},
-			{Text: weights, Sort: weights},
 			{Text: num(p.CostUSDPerHour), Sort: f(p.CostUSDPerHour), Class: "n"},
 			{Text: num(p.PowerKW), Sort: f(p.PowerKW), Class: "n"},
 			{Text: num(p.USDPerMTokens), Sort: f(p.USDPerMTokens), Class: "n"},
 			{Text: ms(p.TTFTS), Sort: f(p.TTFTS), Class: "n", Title: "band " + ms(p.TTFTLowS) + "–" + ms(p.TTFTHighS)},
 			{Text: ms(p.TPOTS), Sort: f(p.TPOTS), Class: "n", Title: "band " + ms(p.TPOTLowS) + "–" + ms(p.TPOTHighS)},
-			{Text: p.Binding, Sort: p.Binding, Class: "small binding"},
-			{Text: verified(p.Verified), Sort: verified(p.Verified)},
 		}
 		if br != nil {
-			c := cell{Text: "", Sort: "0", Class: "n"}
+			c := cell{Text: "", Sort: "1", Class: "n"}
 			if vs != nil {
 				c = cell{Text: fmt.Sprintf("×%.2f $/h", vs.CostRatio), Sort: f(vs.CostRatio), Class: "n",
 					Title: fmt.Sprintf("%+d chips, %+.3g kW", vs.DeltaChips, vs.DeltaPowerKW)}
 			}
 			cells = append(cells, c)
 		}
+		cells = append(cells,
+			cell{Text: weights, Sort: weights},
+			cell{Text: shape, Sort: shape, Class: "shape", Title: p.Serving},
+			cell{Text: p.Binding, Sort: p.Binding, Class: "small binding"},
+			cell{Text: verified(p.Verified), Sort: verified(p.Verified)})
 		return row{Class: cls, Cells: cells}
 	}
 	i := 0
@@ -315,13 +324,21 @@ func (v *view) table(res *plan.Result) {
 		i++
 		v.Rows = append(v.Rows, mk(c.Best, decision(c.Decision), vs))
 	}
+	allowed := map[string]string{}
+	for _, c := range res.Chips {
+		allowed[c.Chip] = decision(c.Decision)
+	}
 	for _, p := range res.CrossChip {
 		var vs *plan.Replacement
 		if br != nil && i < len(br.Replacements) {
 			vs = &br.Replacements[i]
 		}
 		i++
-		v.Cross = append(v.Cross, mk(p, "pair", vs))
+		d := allowed[p.Chip]
+		if allowed[p.PrefillChip] == "deny" {
+			d = "deny"
+		}
+		v.Cross = append(v.Cross, mk(p, d, vs))
 	}
 	if br != nil {
 		b := mk(br.Plan, "baseline", nil)
@@ -329,6 +346,18 @@ func (v *view) table(res *plan.Result) {
 		b.Cells[0].Text = fmt.Sprintf("%s (now)", br.Chip)
 		v.Rows = append([]row{b}, v.Rows...)
 	}
+}
+
+// short drops the degrees of 1 from a layout: "tp8 pp1 ep8 dp1" → "tp8 ep8".
+func short(layout string) string {
+	var out []string
+	for _, f := range strings.Fields(layout) {
+		if len(f) > 2 && f[2:] == "1" && f[:2] != "tp" {
+			continue
+		}
+		out = append(out, f)
+	}
+	return strings.Join(out, " ")
 }
 
 func verified(v *plan.Verification) string {
@@ -417,9 +446,17 @@ func (v *view) sources(r *Report) {
 			v.Sources = append(v.Sources, cs)
 		}
 	}
+	at := map[string]int{}
 	for _, c := range res.Chips {
-		if d := decision(c.Decision); d != "allow" {
-			v.Decisions = append(v.Decisions, decisionRow{c.Chip, chipName(r.Catalog, c.Chip), c.Decision})
+		if decision(c.Decision) == "allow" {
+			continue
 		}
+		i, ok := at[c.Decision]
+		if !ok {
+			i = len(v.Decisions)
+			at[c.Decision] = i
+			v.Decisions = append(v.Decisions, decisionRow{Decision: c.Decision})
+		}
+		v.Decisions[i].Chips = append(v.Decisions[i].Chips, chipRef{c.Chip, chipName(r.Catalog, c.Chip)})
 	}
 }
