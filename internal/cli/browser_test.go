@@ -166,7 +166,7 @@ func wantMarks(t *testing.T, planJSON []byte) map[string]int {
 	t.Helper()
 	var res struct {
 		Chips []struct {
-			Best   *struct{} `json:"best"`
+			Best   *struct{}  `json:"best"`
 			Others []struct{} `json:"alternatives"`
 		} `json:"chips"`
 		Cross    []struct{} `json:"cross_chip"`
