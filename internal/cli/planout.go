@@ -44,29 +44,9 @@ func band(v, lo, hi, scale float64) string {
 	return fmt.Sprintf("%s%s (%s–%s)", report.Num(v*scale, 3), u, report.Num(lo*scale, 2), report.Num(hi*scale, 2))
 }
 
-func decisionWord(d string) string {
-	switch {
-	case strings.Contains(d, ": deny:"):
-		return "deny"
-	case strings.Contains(d, ": review:"):
-		return "review"
-	}
-	return "allow"
-}
+func decisionWord(d string) string { return plan.ActionOf(d) }
 
-func verifiedWord(v *plan.Verification, slo plan.SLO) string {
-	switch {
-	case v == nil:
-		return "–"
-	case v.Requests == 0:
-		return "no"
-	case v.Meets && v.AddedReplicas > 0:
-		return fmt.Sprintf("yes (+%d replicas)", v.AddedReplicas)
-	case v.Meets:
-		return "yes"
-	}
-	return fmt.Sprintf("misses (TTFT %.2fs, TPOT %.0fms)", v.TTFTS, v.TPOTS*1e3)
-}
+func verifiedWord(v *plan.Verification, slo plan.SLO) string { return v.Summary() }
 
 func writePlan(w io.Writer, res *plan.Result, explain bool) error {
 	var b strings.Builder

@@ -360,29 +360,9 @@ func short(layout string) string {
 	return strings.Join(out, " ")
 }
 
-func verified(v *plan.Verification) string {
-	switch {
-	case v == nil:
-		return "–"
-	case v.Requests == 0:
-		return "no"
-	case v.Meets && v.AddedReplicas > 0:
-		return fmt.Sprintf("yes (+%d)", v.AddedReplicas)
-	case v.Meets:
-		return "yes"
-	}
-	return "misses"
-}
+func verified(v *plan.Verification) string { return v.Summary() }
 
-func decision(d string) string {
-	switch {
-	case strings.Contains(d, ": deny:"):
-		return "deny"
-	case strings.Contains(d, ": review:"):
-		return "review"
-	}
-	return "allow"
-}
+func decision(d string) string { return plan.ActionOf(d) }
 
 func chipName(cat *hardware.Catalog, id string) string {
 	if cat == nil {
