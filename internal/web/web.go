@@ -268,6 +268,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 			if o == nil {
 				return
 			}
+			drain(progress, func(p [2]int) { send("progress", map[string]int{"done": p[0], "total": p[1]}) })
 			res := result{Status: status(o), ExitCode: o.code}
 			if res.Status == http.StatusOK {
 				res.Plan, res.Report = o.stdout, string(o.report)
@@ -275,6 +276,19 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 				res.Error = errorLine("plan", o.stderr)
 			}
 			send("result", res)
+			return
+		}
+	}
+}
+
+// drain hands on what is left in ch, without waiting: progress that came
+// just before the result still reaches the page, in order.
+func drain(ch chan [2]int, f func([2]int)) {
+	for {
+		select {
+		case p := <-ch:
+			f(p)
+		default:
 			return
 		}
 	}
