@@ -39,6 +39,7 @@ var goldenCases = []struct {
 	// The accuracy tables docs/perf.md and the README cite.
 	{"validate", "validate", 0},
 	{"validate-independent", "validate --corpus independent", 0},
+	{"validate-mixed", "validate --corpus testdata/validate-mixed.yaml", 0},
 	{"predict-llama70b-h100", "predict --model meta-llama/Llama-3.1-70B-Instruct --chip h100 --chips 2 --weights fp8 --kv-cache fp8 --engine trtllm --input-tokens 1000 --output-tokens 1000", 0},
 	{"predict-fp8-on-910b", "predict --model meta-llama/Llama-3.1-70B-Instruct --chip ascend-910b2 --chips 8 --weights fp8", 1},
 	{"predict-scenario", "predict --scenario ../corpus/testdata/spec-example.yaml", 0},
@@ -49,10 +50,10 @@ var goldenCases = []struct {
 	{"simulate-no-rate", "simulate --model Qwen/Qwen3-14B --chip h100 --chips 1", 2},
 	// The README's main command.
 	{"plan-r1-cn-domestic", "plan --model deepseek-ai/DeepSeek-R1 --rate 20 --input-tokens 1155 --output-tokens 211 --ttft-p90 2s --tpot-p90 50ms --policy cn-domestic", 0},
-	{"plan-explain", "plan --model Qwen/Qwen3-32B --rate 5 --input-tokens 1155 --output-tokens 211 --ttft-p90 1s --tpot-p90 40ms --policy cn-commercial-2025,us-export-2026 --chips h20,h200-sxm,l20,ascend-910b2,ascend-910c,rtx-pro-6000d --explain", 0},
-	{"plan-nothing-allowed", "plan --model meta-llama/Llama-3.1-8B-Instruct --rate 5 --input-tokens 1000 --output-tokens 200 --tpot-p90 50ms --policy cn-domestic --chips h100,h20", 1},
+	{"plan-explain", "plan --model Qwen/Qwen3-32B --rate 5 --input-tokens 1155 --output-tokens 211 --ttft-p90 1s --tpot-p90 40ms --policy cn-commercial-2025,us-export-2026 --chips h20,h200-sxm,l20,ascend-910b2,ascend-910c,rtx-pro-6000d --explain --verify-requests 300", 0},
+	{"plan-nothing-allowed", "plan --model meta-llama/Llama-3.1-8B-Instruct --rate 5 --input-tokens 1000 --output-tokens 200 --tpot-p90 50ms --policy cn-domestic --chips h100,h20 --verify-requests 300", 1},
 	{"plan-slo-impossible", "plan --model meta-llama/Llama-3.1-70B-Instruct --rate 5 --input-tokens 1000 --output-tokens 200 --tpot-p90 1ms --chips h100,ascend-910b2", 1},
-	{"plan-csv", "plan --model Qwen/Qwen3-8B --rate 2 --input-tokens 500 --output-tokens 100 --tpot-p90 50ms --chips l20,h20,ascend-910b2 --csv", 0},
+	{"plan-csv", "plan --model Qwen/Qwen3-8B --rate 2 --input-tokens 500 --output-tokens 100 --tpot-p90 50ms --chips l20,h20,ascend-910b2 --csv --verify-requests 300", 0},
 	// The README's main job: what replaces 64 H20 under cn-domestic.
 	{"plan-baseline-r1-h20", "plan --model deepseek-ai/DeepSeek-R1 --input-tokens 1155 --output-tokens 211 --ttft-p90 2s --tpot-p90 50ms --policy cn-domestic --baseline 64xh20", 0},
 	{"plan-baseline-csv", "plan --model Qwen/Qwen3-8B --rate 2 --input-tokens 500 --output-tokens 100 --tpot-p90 50ms --chips l20,ascend-910b2 --baseline 2xh20 --baseline-engine sglang --verify 0 --csv", 0},
@@ -64,6 +65,7 @@ var goldenCases = []struct {
 func TestGolden(t *testing.T) {
 	for _, tc := range goldenCases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // each case runs its own Main over its own buffers
 			var stdout, stderr bytes.Buffer
 			code := Main(strings.Fields(tc.args), strings.NewReader(""), &stdout, &stderr, func(string) string { return "" })
 			if code != tc.code {

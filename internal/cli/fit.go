@@ -8,6 +8,7 @@ import (
 	"ersatz/internal/fit"
 	"ersatz/internal/hardware"
 	"ersatz/internal/model"
+	"ersatz/internal/perf"
 	"ersatz/internal/report"
 )
 
@@ -35,10 +36,10 @@ func (d *deployFlags) register(fs interface {
 	fs.IntVar(&d.ep, "ep", 1, "expert-parallel width (MoE)")
 	fs.IntVar(&d.dp, "dp", 1, "attention data-parallel degree inside the instance")
 	fs.StringVar(&d.weights, "weights", "bf16", "weight precision: bf16, fp16, fp8, int8, int4, fp4")
-	fs.StringVar(&d.acts, "activations", "", "activation precision (default: the weight precision; bf16 for int4)")
-	fs.StringVar(&d.kvCache, "kv-cache", "", "KV-cache precision (default bf16)")
+	fs.StringVar(&d.acts, "activations", "", "activation precision (default: the weight precision; 16-bit under int4 weights)")
+	fs.StringVar(&d.kvCache, "kv-cache", "", "KV-cache precision (default: 16-bit, the engines' auto)")
 	fs.IntVar(&d.context, "context", 8192, "tokens per sequence (prompt + output) for the sequences-that-fit figure")
-	fs.Float64Var(&d.memUtil, "memory-utilization", 0.9, "share of device memory the engine may use (vLLM --gpu-memory-utilization)")
+	fs.Float64Var(&d.memUtil, "memory-utilization", 0, "share of device memory the engine may use (default: the engine's, vLLM 0.9; vLLM --gpu-memory-utilization)")
 }
 
 // resolved is a deployment after looking up its names.
@@ -50,7 +51,8 @@ type resolved struct {
 	weights hardware.Precision
 	acts    hardware.Precision
 	kv      hardware.Precision
-	opts    fit.Options
+	memUtil float64 // 0: the engine's
+	context int
 }
 
 func (d *deployFlags) resolve(e *env) (*resolved, error) {
@@ -76,28 +78,34 @@ func (d *deployFlags) resolve(e *env) (*resolved, error) {
 	if r.weights, err = precisionFlag("--weights", d.weights); err != nil {
 		return nil, err
 	}
-	acts := d.acts
-	if acts == "" {
-		acts = string(r.weights)
-		if r.weights == hardware.INT4 {
-			acts = defaultInt4Activations(chip)
+	var acts, kv hardware.Precision
+	if d.acts != "" {
+		if acts, err = precisionFlag("--activations", d.acts); err != nil {
+			return nil, err
 		}
 	}
-	if r.acts, err = precisionFlag("--activations", acts); err != nil {
-		return nil, err
+	if d.kvCache != "" {
+		if kv, err = precisionFlag("--kv-cache", d.kvCache); err != nil {
+			return nil, err
+		}
 	}
-	kv := d.kvCache
+	// The defaults are perf's, which every command shares; the checks
+	// here name the flag.
+	a, k, perr := perf.Precisions(chip, r.weights, acts, kv)
+	if perr == nil {
+		acts, kv = a, k
+	} else if acts == "" {
+		acts = r.weights
+	}
 	if kv == "" {
-		kv = "bf16"
-		if !chip.Runs(hardware.BF16) {
-			kv = "fp16"
-		}
+		kv = perf.DefaultKV(chip)
 	}
-	if r.kv, err = precisionFlag("--kv-cache", kv); err != nil {
-		return nil, err
-	}
+	r.acts, r.kv = acts, kv
 	if err := checkPrecisions(chip, r.weights, r.acts, r.kv); err != nil {
 		return nil, err
+	}
+	if perr != nil {
+		return nil, perr
 	}
 	dies := chip.EngineDevices()
 	if d.pp < 1 {
@@ -122,11 +130,10 @@ func (d *deployFlags) resolve(e *env) (*resolved, error) {
 	if d.context < 1 {
 		return nil, usagef("--context %d: want a positive token count", d.context)
 	}
-	if d.memUtil <= 0 || d.memUtil > 1 {
+	if d.memUtil < 0 || d.memUtil > 1 {
 		return nil, usagef("--memory-utilization %g: want a fraction in (0, 1]", d.memUtil)
 	}
-	r.opts = fit.DefaultOptions
-	r.opts.Weights, r.opts.KV, r.opts.Context, r.opts.MemoryUtilization = r.weights, r.kv, d.context, d.memUtil
+	r.memUtil, r.context = d.memUtil, d.context
 	return r, nil
 }
 
@@ -136,15 +143,6 @@ func precisionFlag(flag, v string) (hardware.Precision, error) {
 		return "", usagef("%s: %v", flag, err)
 	}
 	return p, nil
-}
-
-// defaultInt4Activations picks W4A8 where the chip has int8 and W4A16
-// otherwise.
-func defaultInt4Activations(c *hardware.Chip) string {
-	if c.Runs(hardware.INT8) {
-		return "int8"
-	}
-	return "bf16"
 }
 
 // checkPrecisions refuses a precision the chip cannot compute or store.
@@ -168,24 +166,36 @@ func runFit(e *env, args []string) error {
 	var d deployFlags
 	d.catalogs.register(fs)
 	d.register(fs)
+	engineName := fs.String("engine", "vllm", "serving engine whose memory rule and step budget size the KV cache: "+engineNames)
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	engine, err := parseEngine(*engineName)
+	if err != nil {
 		return err
 	}
 	r, err := d.resolve(e)
 	if err != nil {
 		return err
 	}
-	res, err := fit.Check(r.model, r.chip, r.layout, r.opts)
+	// The account is the performance model's, so that fit, predict,
+	// simulate and plan agree on the same deployment.
+	in, err := r.instance(engine, nil)
 	if err != nil {
 		return err
 	}
-	out := fitOutput{Result: res, Weights: string(r.weights), KVCache: string(r.kv)}
+	cp, err := in.Capacity(r.context)
+	if err != nil {
+		return err
+	}
+	res, opts := cp.Fit, in.FitOptions(r.context)
+	out := fitOutput{Result: res, Weights: string(r.weights), KVCache: string(r.kv), opts: opts}
 	if !res.Fits {
-		if s, ok := fit.Smallest(r.model, r.chip, r.opts); ok {
+		if s, ok := fit.Smallest(r.model, in.FitChip(), opts); ok {
 			out.Smallest = &s
 		}
-		out.Alternatives = alternatives(r)
+		out.Alternatives = alternatives(r, in.FitChip(), opts)
 	}
 	if *asJSON {
 		if err := report.WriteJSON(e.stdout, out); err != nil {
@@ -206,6 +216,7 @@ type fitOutput struct {
 	KVCache      string        `json:"kv_cache_precision"`
 	Smallest     *fit.Result   `json:"smallest,omitempty"`
 	Alternatives []alternative `json:"alternatives,omitempty"`
+	opts         fit.Options
 }
 
 // alternative is the smallest deployment at another weight precision.
@@ -216,15 +227,15 @@ type alternative struct {
 }
 
 // alternatives tries the narrower weight precisions the chip runs.
-func alternatives(r *resolved) []alternative {
+func alternatives(r *resolved, chip *hardware.Chip, opts fit.Options) []alternative {
 	var out []alternative
 	for _, p := range []hardware.Precision{hardware.FP8, hardware.INT8, hardware.INT4, hardware.FP4} {
 		if p.Bytes() >= r.weights.Bytes() || (p != hardware.INT4 && !r.chip.Runs(p)) {
 			continue
 		}
-		o := r.opts
+		o := opts
 		o.Weights = p
-		if s, ok := fit.Smallest(r.model, r.chip, o); ok {
+		if s, ok := fit.Smallest(r.model, chip, o); ok {
 			out = append(out, alternative{string(p), s.Chips, s.Layout.String()})
 		}
 	}
@@ -242,9 +253,9 @@ func writeFit(w io.Writer, r *resolved, o fitOutput) error {
 		r.model.ID, res.Chips, r.chip.ID, res.Devices, devices, res.Layout, o.Weights, o.KVCache)
 	t := &report.Table{Header: []string{"per device", "GB", ""}, Right: map[int]bool{1: true}}
 	t.Add("memory", gb(float64(res.DeviceMemory)), fmt.Sprintf("%.0f GiB", res.DeviceMemory.GiB()))
-	t.Add("usable", gb(float64(res.Usable)), fmt.Sprintf("%.0f%% (--memory-utilization)", r.opts.MemoryUtilization*100))
+	t.Add("usable", gb(float64(res.Usable)), fmt.Sprintf("%.0f%% (--memory-utilization)", o.opts.MemoryUtilization*100))
 	t.Add("weights", gb(float64(res.Weights)), fmt.Sprintf("of %s GB in all", gb(float64(res.WeightsTotal))))
-	t.Add("activations", gb(float64(res.Activations)), fmt.Sprintf("workspace for %d batched tokens (estimate)", r.opts.BatchTokens))
+	t.Add("activations", gb(float64(res.Activations)), fmt.Sprintf("workspace for %d batched tokens (estimate)", o.opts.BatchTokens))
 	t.Add("runtime", gb(float64(res.Runtime)), "graphs and communication buffers (estimate)")
 	t.Add("KV cache free", gb(float64(res.KVFree)), "")
 	if err := t.WriteText(&b); err != nil {

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"ersatz/internal/hardware"
@@ -26,6 +27,16 @@ func (s *sloFlags) register(fs *flag.FlagSet) {
 		fs.Var(s.ttft[p], fmt.Sprintf("ttft-p%d", p), fmt.Sprintf("time-to-first-token target at p%d, e.g. 2s", p))
 		fs.Var(s.tpot[p], fmt.Sprintf("tpot-p%d", p), fmt.Sprintf("time-per-output-token target at p%d, e.g. 50ms", p))
 	}
+}
+
+// any reports whether a target was given.
+func (s *sloFlags) any() bool {
+	for _, p := range []int{50, 90, 99} {
+		if *s.ttft[p] != 0 || *s.tpot[p] != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *sloFlags) slo() (plan.SLO, error) {
@@ -61,6 +72,8 @@ func runPlan(e *env, args []string) error {
 	input := fs.Float64("input-tokens", 0, "mean prompt length")
 	output := fs.Float64("output-tokens", 0, "mean output length")
 	prefixHit := fs.Float64("prefix-hit", 0, "share of prompt tokens already in the KV cache")
+	kvCache := fs.String("kv-cache", "", "KV-cache precision of every plan (default: 16-bit, the engines' auto)")
+	memUtil := fs.Float64("memory-utilization", 0, "share of device memory the engine may use (default: the engine's, vLLM 0.9)")
 	trace := fs.String("trace", "", "take rate and lengths from a trace (Azure, BurstGPT, Mooncake) and verify by replaying it")
 	traceFormat := fs.String("trace-format", "", "azure, burstgpt or mooncake (default: from the file)")
 	timeScale := fs.Float64("time-scale", 1, "speed the trace up by this factor")
@@ -125,10 +138,8 @@ func runPlan(e *env, args []string) error {
 		Objective: plan.Objective(*objective), Costs: costs, Headroom: *headroom, BudgetUSDPerHour: *budget,
 		Engine: perf.Engine(*engine), Verify: *verify, VerifyRequests: *verifyRequests, Seed: *seed,
 	}
-	switch *engine {
-	case "vllm", "sglang", "trtllm", "mindie", "other":
-	default:
-		return usagef("--engine %q: want vllm, sglang, trtllm, mindie or other", *engine)
+	if _, err := parseEngine(*engine); err != nil {
+		return err
 	}
 	if *verify < 0 || *verifyRequests < 1 {
 		return usagef("--verify %d, --verify-requests %d: want ≥ 0 and ≥ 1", *verify, *verifyRequests)
@@ -142,6 +153,15 @@ func runPlan(e *env, args []string) error {
 			req.Chips = append(req.Chips, c)
 		}
 	}
+	if *kvCache != "" {
+		if req.KV, err = precisionFlag("--kv-cache", *kvCache); err != nil {
+			return err
+		}
+	}
+	if *memUtil < 0 || *memUtil > 1 {
+		return usagef("--memory-utilization %g: want a fraction in (0, 1]", *memUtil)
+	}
+	req.MemoryUtilization = *memUtil
 	if *precisions != "" {
 		for _, p := range strings.Split(*precisions, ",") {
 			pr, err := precisionFlag("--precisions", p)
@@ -280,17 +300,21 @@ func isVendor(cat *hardware.Catalog, name string) bool {
 	return false
 }
 
-// traceTraffic reads a trace once for its rate and mean lengths, and
-// returns a source that replays it for verification.
+// traceTraffic reads a trace once: for its rate and mean lengths over the
+// whole file, keeping its first limit requests in memory for the
+// verification simulations to replay (one read and one open per plan,
+// however many chips it verifies).
 func traceTraffic(path, format string, scale float64, limit int) (plan.Traffic, error) {
 	tf := trafficFlags{trace: path, traceFormat: format, timeScale: scale, requests: 1 << 30}
 	src, closeFn, err := tf.source(nil, 16)
 	if err != nil {
 		return plan.Traffic{}, err
 	}
+	defer closeFn()
 	var r workload.Request
 	var n int
 	var first, last, in, out float64
+	var head []workload.Request
 	for src.Next(&r) {
 		if n == 0 {
 			first = r.ArrivalS
@@ -298,9 +322,13 @@ func traceTraffic(path, format string, scale float64, limit int) (plan.Traffic, 
 		last = r.ArrivalS
 		in += float64(r.Input)
 		out += float64(r.Output)
+		if n < limit {
+			q := r
+			q.Hashes = slices.Clone(r.Hashes)
+			head = append(head, q)
+		}
 		n++
 	}
-	closeFn()
 	if err := src.Err(); err != nil {
 		return plan.Traffic{}, fmt.Errorf("--trace: %w", err)
 	}
@@ -308,11 +336,6 @@ func traceTraffic(path, format string, scale float64, limit int) (plan.Traffic, 
 		return plan.Traffic{}, fmt.Errorf("--trace %s: want at least two requests spread over time (got %d)", path, n)
 	}
 	t := plan.Traffic{RatePerS: float64(n-1) / (last - first), InputTokens: in / float64(n), OutputTokens: out / float64(n)}
-	t.Source = func() (workload.Source, error) {
-		vf := tf
-		vf.requests = limit
-		s, _, err := vf.source(nil, 16)
-		return s, err
-	}
+	t.Source = func() (workload.Source, error) { return workload.FromSlice(head), nil }
 	return t, nil
 }

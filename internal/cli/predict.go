@@ -1,7 +1,7 @@
 package cli
 
 import (
-	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -50,21 +50,24 @@ func runPredict(e *env, args []string) error {
 	var f *corpus.File
 	pred := newPredictor(cat, p, os.DirFS("."))
 	if *scenario != "" {
-		if d.model != "" || d.chip != "" {
-			return usagef("--scenario describes the deployment; drop --model and --chip")
+		// Everything but the output and the catalogs comes from the file.
+		var conflicts []string
+		fs.Visit(func(fl *flag.Flag) {
+			switch fl.Name {
+			case "scenario", "json", "catalog", "params":
+			default:
+				conflicts = append(conflicts, "--"+fl.Name)
+			}
+		})
+		if len(conflicts) > 0 {
+			return usagef("--scenario describes the deployment and the load; drop %s (give them in the file: docs/corpus.md)", strings.Join(conflicts, ", "))
 		}
-		if *eager || *graphMax != 0 {
-			return usagef("--scenario describes the deployment; give enforce_eager and cuda_graph_max_batch in its engine_args instead of flags")
-		}
-		var fsys = pred.ResolveModel
-		var warns []error
-		ff, dir, w, err := loadCases(*scenario, corpus.ScenarioMode)
+		ff, dir, warns, err := loadCases(*scenario, corpus.ScenarioMode)
 		if err != nil {
 			return err
 		}
-		f, warns = ff, w
+		f = ff
 		pred.ResolveModel = predict.FSResolver(dir, ".")
-		_ = fsys
 		for _, w := range warns {
 			fmt.Fprintf(e.stderr, "ersatz predict: warning: %v\n", w)
 		}
@@ -73,83 +76,83 @@ func runPredict(e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		load := map[string]any{}
+		var load corpus.Load
 		n := 0
-		if *concurrency > 0 {
-			load["concurrency"], n = *concurrency, n+1
+		if *concurrency != 0 {
+			if *concurrency < 0 {
+				return usagef("--concurrency %d: want a positive number of requests in flight", *concurrency)
+			}
+			load.Concurrency, n = concurrency, n+1
 		}
-		if *rate > 0 {
-			load["rate_per_s"], n = *rate, n+1
+		if *rate != 0 {
+			if *rate < 0 {
+				return usagef("--rate %g: want a positive rate (requests/s)", *rate)
+			}
+			load.RatePerS, n = rate, n+1
 		}
-		if *batch > 0 {
-			load["batch_per_chip"], n = *batch, n+1
+		if *batch != 0 {
+			if *batch < 0 {
+				return usagef("--batch-per-chip %g: want a positive batch", *batch)
+			}
+			load.BatchPerChip, n = batch, n+1
 		}
 		if n > 1 {
 			return usagef("--concurrency, --rate and --batch-per-chip: give at most one")
 		}
-		target, _ := slo.slo()
-		c := map[string]any{
-			"id": "flags", "model": d.model, "chip": r.chip.ID, "engine": *engine,
-			"precision": map[string]any{"weights": r.weights, "activations": r.acts, "kv_cache": r.kv},
-			"serving":   "aggregated",
-			"instances": []map[string]any{{"role": "mixed", "count": *instances, "chips": r.layout.Devices() / r.chip.EngineDevices(),
-				"tp": r.layout.TP, "pp": r.layout.PP, "ep": r.layout.EP, "dp": r.layout.DP}},
-			"workload": map[string]any{"input_tokens": *input, "output_tokens": *output, "prefix_cache_hit": *prefixHit, "context_tokens": *contextTokens},
-			"phase":    "all",
+		c := corpus.Case{
+			ID: "flags", Model: d.model, Chip: r.chip.ID, Engine: *engine,
+			Precision: corpus.Precision{Weights: string(r.weights), Activations: string(r.acts), KVCache: string(r.kv)},
+			Serving:   "aggregated", Phase: "all",
+			Instances: []corpus.Instance{{Role: "mixed", Count: *instances, Chips: r.layout.Devices() / r.chip.EngineDevices(),
+				TP: r.layout.TP, PP: r.layout.PP, EP: r.layout.EP, DP: r.layout.DP}},
+			Workload: corpus.Workload{InputTokens: *input, OutputTokens: *output, PrefixCacheHit: *prefixHit, ContextTokens: *contextTokens, Load: load},
 		}
-		if n == 1 {
-			c["workload"].(map[string]any)["load"] = load
-		} else if target.Percentile == 0 {
-			c["workload"].(map[string]any)["load"] = map[string]any{"offline": true}
-		}
-		if target.Percentile != 0 {
-			c["slo"] = map[string]any{"ttft_ms": target.TTFTS * 1e3, "tpot_ms": target.TPOTS * 1e3, "percentile": target.Percentile}
+		if slo.any() {
+			target, err := slo.slo()
+			if err != nil {
+				return err
+			}
+			c.SLO = &corpus.SLO{TTFTms: target.TTFTS * 1e3, TPOTms: target.TPOTS * 1e3, Percentile: target.Percentile}
+		} else if n == 0 {
+			offline := true
+			c.Workload.Load.Offline = &offline
 		}
 		if *graphMax < 0 {
 			return usagef("--cuda-graph-max-batch %d: want a positive batch (--enforce-eager runs without graphs)", *graphMax)
 		}
-		args := map[string]any{}
+		var args corpus.EngineArgs
 		if *eager {
-			args["enforce_eager"] = true
+			args.EnforceEager = eager
 		}
 		if *graphMax != 0 {
-			args["cuda_graph_max_batch"] = *graphMax
+			args.CUDAGraphMaxBatch = graphMax
 		}
-		if len(args) > 0 {
-			c["engine_args"] = args
+		if r.memUtil > 0 {
+			args.GPUMemoryUtilization = &r.memUtil
+		}
+		if args != (corpus.EngineArgs{}) {
+			c.EngineArgs = &args
 		}
 		if *specTokens > 0 {
-			c["speculative"] = map[string]any{"method": "mtp", "draft_tokens": *specTokens, "acceptance": *specAcc}
+			c.Speculative = &corpus.Speculative{Method: "mtp", DraftTokens: *specTokens, Acceptance: specAcc}
 		}
-		doc, _ := json.Marshal(map[string]any{"version": 1, "cases": []any{c}})
-		if f, _, err = corpus.ParseScenario(doc); err != nil {
+		if err := c.Check(corpus.ScenarioMode); err != nil {
 			return usagef("%v", err)
 		}
+		f = &corpus.File{Version: corpus.Version, Cases: []corpus.Case{c}}
 	}
 	var outs []prediction
 	for i := range f.Cases {
 		c := &f.Cases[i]
 		out := prediction{ID: c.ID, Metric: c.Metric}
-		sc, err := pred.Scenario(c)
-		if err == nil {
-			var r perf.Result
-			if r, err = perf.Serve(sc); err == nil {
-				out.Result = &r
-				if c.Metric != "" {
-					pr, perr := pred.Predict(c)
-					if perr == nil {
-						out.Value, out.Low, out.High = &pr.Value, pr.Low, pr.High
-					}
-				}
-				if in := firstInstance(sc); in != nil {
-					if cp, cerr := in.Capacity(int(c.Workload.InputTokens + c.Workload.OutputTokens)); cerr == nil {
-						out.KVTokens = cp.KVTokens
-					}
-				}
-			}
-		}
+		ev, err := pred.Evaluate(c)
 		if err != nil {
 			out.Reason = err.Error()
+		} else {
+			out.Result, out.KVTokens = &ev.Result, ev.KVTokens
+			if m := ev.Metric; m != nil {
+				out.Value, out.Low, out.High = &m.Value, m.Low, m.High
+			}
 		}
 		outs = append(outs, out)
 	}
@@ -183,15 +186,6 @@ type prediction struct {
 	KVTokens int          `json:"kv_tokens_per_instance,omitempty"`
 	Result   *perf.Result `json:"result,omitempty"`
 	Reason   string       `json:"reason,omitempty"`
-}
-
-func firstInstance(sc perf.Scenario) *perf.Instance {
-	for _, in := range []*perf.Instance{sc.Mixed, sc.Decode, sc.Prefill} {
-		if in != nil {
-			return in
-		}
-	}
-	return nil
 }
 
 func writePrediction(w io.Writer, c *corpus.Case, o prediction) error {

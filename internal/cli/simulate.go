@@ -36,13 +36,22 @@ func (f *engineFlags) register(fs interface {
 	fs.Float64Var(&f.specAcceptance, "spec-acceptance", 0.7, "speculative decoding: probability each draft token is accepted")
 }
 
-func (f *engineFlags) parse() (perf.Engine, *perf.Speculative, error) {
-	var e perf.Engine
-	switch f.engine {
+// engineNames lists the engines --engine takes.
+const engineNames = "vllm, sglang, trtllm, mindie or other"
+
+// parseEngine reads --engine.
+func parseEngine(name string) (perf.Engine, error) {
+	switch name {
 	case "vllm", "sglang", "trtllm", "mindie", "other":
-		e = perf.Engine(f.engine)
-	default:
-		return "", nil, usagef("--engine %q: want vllm, sglang, trtllm, mindie or other", f.engine)
+		return perf.Engine(name), nil
+	}
+	return "", usagef("--engine %q: want %s", name, engineNames)
+}
+
+func (f *engineFlags) parse() (perf.Engine, *perf.Speculative, error) {
+	e, err := parseEngine(f.engine)
+	if err != nil {
+		return "", nil, err
 	}
 	if f.specTokens < 0 {
 		return "", nil, usagef("--spec-tokens %d: want 0 or more", f.specTokens)
@@ -64,7 +73,7 @@ func (r *resolved) instance(e perf.Engine, spec *perf.Speculative) (*perf.Instan
 	}
 	return perf.New(perf.Deployment{
 		Model: r.model, Chip: r.chip, Node: node,
-		Weights: r.weights, Activations: r.acts, KV: r.kv,
+		Weights: r.weights, Activations: r.acts, KV: r.kv, MemoryUtilization: r.memUtil,
 		TP: r.layout.TP, PP: r.layout.PP, EP: r.layout.EP, DP: r.layout.DP,
 		Engine: e, Speculative: spec,
 	}, nil)
@@ -220,9 +229,35 @@ func runSim(e *env, dep serving.Deployment, header string, tr *trafficFlags, blo
 		fmt.Fprintln(e.stderr, "ersatz simulate: interrupted; the summary covers the requests admitted before the signal")
 	}
 	if asJSON {
-		return report.WriteJSON(e.stdout, sum)
+		return report.WriteJSON(e.stdout, simOutput{Summary: sum, Deployment: simDeploymentOf(dep.Pool, cfg.Pool)})
 	}
 	return writeSimSummary(e.stdout, header, dep, sum)
+}
+
+// simOutput is simulate's JSON: the summary and what the simulated pool
+// ran with, as fit and predict report it.
+type simOutput struct {
+	*sim.Summary
+	Deployment simDeployment `json:"deployment"`
+}
+
+type simDeployment struct {
+	Weights     string `json:"weights_precision"`
+	Activations string `json:"activations_precision"`
+	KVCache     string `json:"kv_cache_precision"`
+	Layout      string `json:"layout"`
+	KVTokens    int    `json:"kv_tokens_per_replica"`
+	MaxNumSeqs  int    `json:"max_num_seqs"`
+	BatchTokens int    `json:"max_num_batched_tokens"`
+}
+
+func simDeploymentOf(p serving.Pool, sp sim.Pool) simDeployment {
+	d := p.Instance.Deployment()
+	return simDeployment{
+		Weights: string(d.Weights), Activations: string(d.Activations), KVCache: string(d.KV),
+		Layout:   fmt.Sprintf("tp%d pp%d ep%d dp%d", d.TP, d.PP, d.EP, d.DP),
+		KVTokens: sp.Engine.KVTokens, MaxNumSeqs: sp.Engine.MaxNumSeqs, BatchTokens: sp.Engine.MaxNumBatchedTokens,
+	}
 }
 
 // stoppable ends a source early once stop is set.

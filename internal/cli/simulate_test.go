@@ -76,35 +76,34 @@ func TestSimulateTrace(t *testing.T) {
 // aggregated and disaggregated (the first 1,500 requests of each, to keep
 // the test quick; `ersatz simulate` replays them whole).
 func TestSimulatePublicTraces(t *testing.T) {
-	if testing.Short() {
-		t.Skip("slow")
-	}
-	dir := "../../../shared/data/traces"
-	traces := []string{"AzureLLMInferenceTrace_code.csv", "AzureLLMInferenceTrace_conv.csv", "mooncake_conversation_trace.jsonl"}
-	if _, err := os.Stat(filepath.Join(dir, traces[0])); err != nil {
-		t.Skip("public traces not present beside the repository")
-	}
-	for _, chip := range []struct{ id, weights string }{{"ascend-910c", "int8"}, {"h20", "fp8"}} {
+	// The first 300 requests of each public trace (testdata/traces), on two
+	// chips, aggregated on one and disaggregated on the other.
+	dir := "testdata/traces"
+	traces := []string{"azure_code_head300.csv", "azure_conv_head300.csv", "mooncake_conversation_head300.jsonl"}
+	for _, chip := range []struct {
+		id, weights string
+		disagg      bool
+	}{{"ascend-910c", "int8", false}, {"h20", "fp8", true}} {
 		for _, tr := range traces {
-			for _, disagg := range []bool{false, true} {
-				args := []string{"simulate", "--model", "deepseek-ai/DeepSeek-R1", "--chip", chip.id, "--chips", "8", "--weights", chip.weights,
-					"--trace", filepath.Join(dir, tr), "--requests", "1500", "--replicas", "4", "--prefix-caching", "--json"}
-				if disagg {
-					args = append(args, "--prefill-replicas", "4")
-				}
-				var stdout, stderr bytes.Buffer
-				if code := Main(args, strings.NewReader(""), &stdout, &stderr, func(string) string { return "" }); code != 0 {
-					t.Errorf("%s %s disagg=%v: exit %d: %s", chip.id, tr, disagg, code, stderr.String())
-					continue
-				}
-				var sum struct{ Requests, Finished, Rejected int }
-				if err := json.Unmarshal(stdout.Bytes(), &sum); err != nil {
-					t.Fatal(err)
-				}
-				if sum.Requests != 1500 || sum.Finished+sum.Rejected != sum.Requests {
-					t.Errorf("%s %s disagg=%v: %+v", chip.id, tr, disagg, sum)
-				}
+			disagg := chip.disagg
+			args := []string{"simulate", "--model", "deepseek-ai/DeepSeek-R1", "--chip", chip.id, "--chips", "8", "--weights", chip.weights,
+				"--trace", filepath.Join(dir, tr), "--requests", "300", "--replicas", "4", "--prefix-caching", "--json"}
+			if disagg {
+				args = append(args, "--prefill-replicas", "4")
+			}
+			var stdout, stderr bytes.Buffer
+			if code := Main(args, strings.NewReader(""), &stdout, &stderr, func(string) string { return "" }); code != 0 {
+				t.Errorf("%s %s disagg=%v: exit %d: %s", chip.id, tr, disagg, code, stderr.String())
+				continue
+			}
+			var sum struct{ Requests, Finished, Rejected int }
+			if err := json.Unmarshal(stdout.Bytes(), &sum); err != nil {
+				t.Fatal(err)
+			}
+			if sum.Requests != 300 || sum.Finished+sum.Rejected != sum.Requests {
+				t.Errorf("%s %s disagg=%v: %+v", chip.id, tr, disagg, sum)
 			}
 		}
 	}
+
 }

@@ -96,7 +96,7 @@ func runValidate(e *env, args []string) error {
 	for _, w := range warns {
 		fmt.Fprintf(e.stderr, "ersatz validate: warning: %v\n", w)
 	}
-	rep := corpus.Evaluate(f.Cases, newPredictor(cat, p, fsys))
+	rep := corpus.EvaluateFile(f, newPredictor(cat, p, fsys))
 	rep.SetVendors(vendorOf(cat))
 	if *asJSON {
 		return report.WriteJSON(e.stdout, rep)

@@ -1,6 +1,7 @@
 package corpus
 
 import (
+	"fmt"
 	"path"
 	"strings"
 )
@@ -12,6 +13,37 @@ const Version = 1
 type File struct {
 	Version int    `json:"version"`
 	Cases   []Case `json:"cases"`
+	// Unreadable holds, in file order, the cases of a corpus that could
+	// not be read; Cases holds the others, also in file order.
+	Unreadable []Unreadable `json:"-"`
+}
+
+// Unreadable is a corpus case that could not be read: its index in the
+// file, its id where one was given, what of it decoded (after defaults),
+// and every problem found, each starting with the field path inside the
+// case.
+type Unreadable struct {
+	Index    int
+	ID       string
+	Case     Case
+	Problems []error
+}
+
+// Reason joins the problems into one line.
+func (u *Unreadable) Reason() string {
+	s := make([]string, len(u.Problems))
+	for i, p := range u.Problems {
+		s[i] = p.Error()
+	}
+	return strings.Join(s, "; ")
+}
+
+// prefix names the case in an error: "cases[3] (id x)." or "cases[3].".
+func (u *Unreadable) prefix() string {
+	if u.ID == "" {
+		return fmt.Sprintf("cases[%d].", u.Index)
+	}
+	return fmt.Sprintf("cases[%d] (id %s).", u.Index, u.ID)
 }
 
 // Case is one published (or measured) figure for one deployment under one
@@ -161,6 +193,10 @@ type EngineArgs struct {
 	// a graph for (SGLang --cuda-graph-max-bs, the largest of
 	// TensorRT-LLM's cuda_graph_config batch_sizes).
 	CUDAGraphMaxBatch *int `json:"cuda_graph_max_batch,omitempty"`
+	// GPUMemoryUtilization is the engine's memory share (vLLM
+	// gpu_memory_utilization, SGLang mem_fraction_static, TensorRT-LLM
+	// free_gpu_memory_fraction), read by the engine's own rule.
+	GPUMemoryUtilization *float64 `json:"gpu_memory_utilization,omitempty"`
 }
 
 // SLO is a latency target. Percentile 0 means the mean.

@@ -49,6 +49,10 @@ func TestShippedCorpora(t *testing.T) {
 			for _, w := range warns {
 				t.Errorf("warning: %v", w)
 			}
+			for i := range f.Unreadable {
+				u := &f.Unreadable[i]
+				t.Errorf("%sunreadable: %s", u.prefix(), u.Reason())
+			}
 			byVendor := map[string]int{}
 			for _, c := range f.Cases {
 				byVendor[vendorOf(c.Chip)]++
@@ -119,6 +123,8 @@ cases:
     measured: 10
 `
 
+// Activations and KV cache stay empty: the performance model's defaults
+// (perf.Precisions) fill them, the same in every command.
 func TestDefaults(t *testing.T) {
 	f, _, err := ParseCorpus([]byte(strings.Replace(base, "instances: [{role: mixed}]", "instances: [{role: MIXED, tp: 4, pp: 2}]", 1)))
 	if err != nil {
@@ -127,7 +133,7 @@ func TestDefaults(t *testing.T) {
 	c := f.Cases[0]
 	in := c.Instances[0]
 	if in.Role != "mixed" || in.Count != 1 || in.Chips != 8 || in.EP != 1 || in.DP != 1 ||
-		c.Precision.Activations != "fp8" || c.Precision.KVCache != "fp8" || c.Phase != "all" || c.Chips() != 8 {
+		c.Precision.Activations != "" || c.Precision.KVCache != "" || c.Phase != "all" || c.Chips() != 8 {
 		t.Errorf("defaults: %+v", c)
 	}
 }
@@ -147,7 +153,9 @@ func TestParseErrors(t *testing.T) {
 		{"bad role", "instances: [{role: mixed}]", "instances: [{role: prefill}]",
 			"cases[0] (id a).instances: want exactly one entry with role mixed for aggregated serving (got [prefill])"},
 		{"disaggregated without decode", "serving: aggregated\n    instances: [{role: mixed}]", "serving: disaggregated\n    instances: [{role: prefill}, {role: mixed}]",
-			"cases[0] (id a).instances[1].role: want prefill or decode for disaggregated serving (got \"mixed\")\ncases[0] (id a).instances: want prefill and decode entries for disaggregated serving"},
+			"cases[0] (id a).instances[1].role: want prefill or decode for disaggregated serving (got \"mixed\")\ncases[0] (id a).instances: want prefill and decode entries for disaggregated serving with phase all (a prefill or decode case may list only its pool)"},
+		{"decode case without its pool", "serving: aggregated\n    instances: [{role: mixed}]", "serving: disaggregated\n    phase: decode\n    instances: [{role: prefill}]",
+			"cases[0] (id a).instances: want a decode entry for a disaggregated case measuring phase decode"},
 		{"bad precision", "weights: fp8", "weights: fp6",
 			`cases[0] (id a).precision.weights: want one of bf16, fp16, fp8, int8, int4, fp4 (got "fp6")`},
 		{"bad claim", "claim: vendor", "claim: rumour",
@@ -158,7 +166,7 @@ func TestParseErrors(t *testing.T) {
 			"cases[0] (id a).measured: want a number > 0 (got 0)"},
 		{"bad version", "version: 1", "version: 2", "version: want 1 (got 2)"},
 		{"wrong type", "measured: 10", "measured: ten",
-			"cases[0]: measured: want float64 (got string)"},
+			"cases[0] (id a).measured: want float64 (got string)"},
 		{"negative tp", "instances: [{role: mixed}]", "instances: [{role: mixed, tp: -2}]",
 			"cases[0] (id a).instances[0].tp: want >= 1 (got -2)"},
 		{"zero max_num_seqs", "measured: 10", "measured: 10\n    engine_args: {max_num_seqs: 0, max_num_batched_tokens: -1}",
@@ -169,9 +177,18 @@ func TestParseErrors(t *testing.T) {
 			if in == base {
 				t.Fatalf("edit %q not applied", tc.old)
 			}
-			_, _, err := ParseCorpus([]byte(in))
-			if err == nil || err.Error() != tc.want {
-				t.Errorf("got error\n%v\nwant\n%s", err, tc.want)
+			if got := problems(in); got != tc.want {
+				t.Errorf("corpus: got\n%s\nwant\n%s", got, tc.want)
+			}
+			// A scenario refuses the file with the same lines; it alone
+			// may omit measured.
+			_, _, err := ParseScenario([]byte(in))
+			if tc.name == "no measured" {
+				if err != nil {
+					t.Errorf("scenario: %v", err)
+				}
+			} else if err == nil || err.Error() != tc.want {
+				t.Errorf("scenario: got error\n%v\nwant\n%s", err, tc.want)
 			}
 		})
 	}
@@ -194,12 +211,32 @@ func TestEngineArgs(t *testing.T) {
 	}
 }
 
+// problems is what a corpus parse of in reports: the file's error, or one
+// line per problem of each unreadable case, prefixed as a scenario parse
+// prefixes it.
+func problems(in string) string {
+	f, _, err := ParseCorpus([]byte(in))
+	if err != nil {
+		return err.Error()
+	}
+	var lines []string
+	for i := range f.Unreadable {
+		u := &f.Unreadable[i]
+		for _, p := range u.Problems {
+			lines = append(lines, u.prefix()+p.Error())
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
 func TestDuplicateID(t *testing.T) {
 	two := base + strings.SplitN(base, "cases:\n", 2)[1]
-	_, _, err := ParseCorpus([]byte(two))
 	want := `cases[1] (id a).id: want unique ids ("a" is also cases[0])`
-	if err == nil || err.Error() != want {
-		t.Errorf("got %v, want %s", err, want)
+	if got := problems(two); got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+	if f, _, _ := ParseCorpus([]byte(two)); len(f.Cases) != 1 {
+		t.Errorf("the first of two cases with one id should load (got %d cases)", len(f.Cases))
 	}
 }
 
@@ -226,8 +263,8 @@ func TestScenario(t *testing.T) {
 	if f.Cases[0].Measured != 0 {
 		t.Errorf("measured %g", f.Cases[0].Measured)
 	}
-	if _, _, err := ParseCorpus([]byte(in)); err == nil {
-		t.Error("corpus mode accepted a case without measured and claim")
+	if f, _, err := ParseCorpus([]byte(in)); err != nil || len(f.Cases) != 0 || len(f.Unreadable) != 1 {
+		t.Error("corpus mode read a case without measured and claim")
 	}
 	// An slo without a load is allowed.
 	in = strings.Replace(base, "load: {offline: true}}", "load: {}}\n    slo: {tpot_ms: 50}", 1)
@@ -371,6 +408,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte("cases: [{id: x, instances: [{role: decode}], serving: disaggregated}]"))
 	f.Add([]byte("version: 1\ncases:\n  - {}\n"))
+	f.Add([]byte(mixed))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, mode := range []Mode{CorpusMode, ScenarioMode} {
 			file, _, err := Parse(data, mode)
@@ -378,9 +416,13 @@ func FuzzParse(f *testing.F) {
 				for i := range file.Cases {
 					_ = file.Cases[i].Chips()
 				}
-				Evaluate(file.Cases, PredictorFunc(func(c *Case) (Prediction, error) {
+				rep := EvaluateFile(file, PredictorFunc(func(c *Case) (Prediction, error) {
 					return Prediction{Value: 1}, nil
 				}))
+				// Every case is reported, read or not.
+				if n := len(file.Cases) + len(file.Unreadable); len(rep.Cases) != n || rep.Summary.N != n {
+					t.Fatalf("%d results for %d cases", len(rep.Cases), n)
+				}
 			}
 		}
 	})

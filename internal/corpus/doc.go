@@ -1,6 +1,6 @@
 // Package corpus reads validation corpora and scenario files (format
-// version 1, specified in /work/shared/spec/corpus.md and docs/corpus.md),
-// evaluates a [Predictor] against them and summarises the errors.
+// version 1, specified in docs/corpus.md), evaluates a [Predictor]
+// against them and summarises the errors.
 //
 // A corpus is a YAML file of cases; each case is one published figure for
 // one deployment under one load. [ParseCorpus] reads a corpus, in which
@@ -8,8 +8,12 @@
 // same shape for `ersatz predict`, where `measured`, `source`, `claim` and
 // `metric` may be absent. Both return the parsed [File], non-fatal warnings
 // (unknown fields, which are ignored so that other people's corpora with
-// extra fields still load) and an error naming every invalid field by
-// path, value and expectation.
+// extra fields still load) and an error for a file that is not YAML or not
+// this format's top level. A corpus case that cannot be read is kept in
+// [File.Unreadable] with every problem found, by path, value and
+// expectation, and [EvaluateFile] reports it among the others as a
+// failure; a scenario with such a case is refused, the error naming every
+// problem.
 //
 // # Defaults
 //

@@ -38,6 +38,8 @@ type Result struct {
 	Low    *float64 `json:"low"`
 	High   *float64 `json:"high"`
 	Reason string   `json:"reason,omitempty"`
+	// Unreadable marks a case that could not be read; Reason says why.
+	Unreadable bool `json:"unreadable,omitempty"`
 	// InBand reports Low <= Measured <= High.
 	InBand bool   `json:"in_band"`
 	Chip   string `json:"chip"`
@@ -86,10 +88,46 @@ func Evaluate(cases []Case, p Predictor) *Report {
 	for i := range cases {
 		r.Cases = append(r.Cases, evaluate(&cases[i], p))
 	}
+	r.summarize()
+	return r
+}
+
+// summarize fills the overall, per-metric and per-claim summaries.
+func (r *Report) summarize() {
 	r.Summary = Summarize(r.Cases)
 	r.ByMetric = groupBy(r.Cases, func(x *Result) string { return x.Metric })
 	r.ByClaim = groupBy(r.Cases, func(x *Result) string { return x.Claim })
+}
+
+// EvaluateFile is [Evaluate] over a parsed file: the cases that could not
+// be read are reported in their place in the file, each with "unreadable:"
+// and its problems as the Reason, and count as failures.
+func EvaluateFile(f *File, p Predictor) *Report {
+	r := Evaluate(f.Cases, p)
+	if len(f.Unreadable) == 0 {
+		return r
+	}
+	all := make([]Result, 0, len(r.Cases)+len(f.Unreadable))
+	read := r.Cases
+	for _, u := range f.Unreadable {
+		for len(all) < u.Index && len(read) > 0 {
+			all, read = append(all, read[0]), read[1:]
+		}
+		all = append(all, unreadable(&u))
+	}
+	r.Cases = append(all, read...)
+	r.summarize()
 	return r
+}
+
+func unreadable(u *Unreadable) Result {
+	id := u.ID
+	if id == "" {
+		id = fmt.Sprintf("cases[%d]", u.Index)
+	}
+	c := &u.Case
+	return Result{ID: id, Metric: c.Metric, Measured: c.Measured, Chip: c.Chip, Claim: c.Claim,
+		Unreadable: true, Reason: "unreadable: " + u.Reason()}
 }
 
 func evaluate(c *Case, p Predictor) (res Result) {

@@ -32,7 +32,7 @@ cases:
 		fmt.Println("warning:", w)
 	}
 	c := f.Cases[0]
-	fmt.Println(c.Serving, c.Phase, c.Chips(), c.Precision.KVCache)
+	fmt.Println(c.Serving, c.Phase, c.Chips(), c.Precision.Weights)
 
 	// A predictor that is 10 % high on every case.
 	p := corpus.PredictorFunc(func(c *corpus.Case) (corpus.Prediction, error) {

@@ -49,9 +49,14 @@ func Read(r io.Reader, mode Mode) (*File, []error, error) {
 
 // Parse parses a corpus file, applies the defaults listed in the package
 // doc and validates every case. Unknown fields do not fail the parse: each
-// is returned as a warning naming its path. A syntax or type error, or any
-// invalid field, fails the parse; the error then lists every invalid field
-// found (up to 20), one per line.
+// is returned as a warning naming its path. A file that is not YAML, whose
+// top level is not this format's (a bad version, no cases) fails the parse.
+// In CorpusMode a case that cannot be read (a type error, an invalid or
+// missing field, a repeated id) does not: it goes to File.Unreadable with
+// every problem found, and the other cases load, so that one bad row is
+// reported beside the rest. In ScenarioMode such a case fails the parse, a
+// scenario being a request rather than a data set. A failing parse lists
+// every problem found (up to 20), one per line.
 func Parse(data []byte, mode Mode) (*File, []error, error) {
 	js, err := yaml.YAMLToJSONStrict(data)
 	if err != nil {
@@ -82,26 +87,17 @@ func Parse(data []byte, mode Mode) (*File, []error, error) {
 	}
 	seen := map[string]int{}
 	for i, rc := range raw.Cases {
-		var c Case
-		d := json.NewDecoder(bytes.NewReader(rc))
-		if err := d.Decode(&c); err != nil {
-			errs = append(errs, fmt.Errorf("cases[%d]: %s", i, jsonErr(err)))
-			continue
+		u := readCase(rc, i, mode, seen)
+		switch {
+		case u.Problems == nil:
+			f.Cases = append(f.Cases, u.Case)
+		case mode == ScenarioMode:
+			for _, p := range u.Problems {
+				errs = append(errs, fmt.Errorf("%s%w", u.prefix(), p))
+			}
+		default:
+			f.Unreadable = append(f.Unreadable, u)
 		}
-		applyDefaults(&c)
-		prefix := fmt.Sprintf("cases[%d] (id %s)", i, c.ID)
-		if c.ID == "" {
-			prefix = fmt.Sprintf("cases[%d]", i)
-		}
-		for _, e := range validate(&c, mode) {
-			errs = append(errs, fmt.Errorf("%s.%w", prefix, e))
-		}
-		if j, dup := seen[c.ID]; dup && c.ID != "" {
-			errs = append(errs, fmt.Errorf("%s.id: want unique ids (%q is also cases[%d])", prefix, c.ID, j))
-		} else {
-			seen[c.ID] = i
-		}
-		f.Cases = append(f.Cases, c)
 	}
 	if len(errs) > 0 {
 		if len(errs) > maxErrors {
@@ -111,6 +107,32 @@ func Parse(data []byte, mode Mode) (*File, []error, error) {
 		return nil, warnings, errors.Join(errs...)
 	}
 	return f, warnings, nil
+}
+
+// readCase decodes, defaults and validates case i; Problems is nil when
+// it reads. seen maps the ids of earlier cases to their index: a repeated
+// id makes the later case unreadable, so the first keeps its results.
+func readCase(rc json.RawMessage, i int, mode Mode, seen map[string]int) Unreadable {
+	u := Unreadable{Index: i}
+	if err := json.NewDecoder(bytes.NewReader(rc)).Decode(&u.Case); err != nil {
+		// The id still names the row when the rest does not decode.
+		var m map[string]any
+		if json.Unmarshal(rc, &m) == nil {
+			u.ID, _ = m["id"].(string)
+		}
+		u.Problems = []error{errors.New(jsonErr(err))}
+		return u
+	}
+	c := &u.Case
+	applyDefaults(c)
+	u.ID = c.ID
+	u.Problems = validate(c, mode)
+	if j, dup := seen[c.ID]; dup && c.ID != "" {
+		u.Problems = append(u.Problems, fmt.Errorf("id: want unique ids (%q is also cases[%d])", c.ID, j))
+	} else {
+		seen[c.ID] = i
+	}
+	return u
 }
 
 // jsonErr rewrites encoding/json's type errors in the package's style.
@@ -195,12 +217,8 @@ func applyDefaults(c *Case) {
 	if c.Phase == "" {
 		c.Phase = "all"
 	}
-	if c.Precision.Activations == "" {
-		c.Precision.Activations = c.Precision.Weights
-	}
-	if c.Precision.KVCache == "" {
-		c.Precision.KVCache = c.Precision.Activations
-	}
+	// Activations and KV cache left empty take the performance model's
+	// defaults (perf.Precisions), the same in every command.
 	for i := range c.Instances {
 		in := &c.Instances[i]
 		lower(&in.Role)
@@ -249,15 +267,14 @@ func validate(c *Case, mode Mode) []error {
 	if c.Engine != "" && !slices.Contains(Engines, c.Engine) {
 		errs = append(errs, oneOf("engine", c.Engine, Engines))
 	}
-	// A defaulted activations or kv_cache repeats an invalid weights
-	// value; report it once.
+	// Weights are required; activations and kv_cache may be left to the
+	// performance model's defaults.
 	for i, p := range []struct{ field, v string }{
 		{"precision.weights", c.Precision.Weights},
 		{"precision.activations", c.Precision.Activations},
 		{"precision.kv_cache", c.Precision.KVCache},
 	} {
-		prev := []string{"", c.Precision.Weights, c.Precision.Activations}[i]
-		if !slices.Contains(Precisions, p.v) && (i == 0 || p.v != prev) {
+		if !slices.Contains(Precisions, p.v) && (i == 0 || p.v != "") {
 			errs = append(errs, oneOf(p.field, p.v, Precisions))
 		}
 	}
@@ -290,6 +307,9 @@ func validate(c *Case, mode Mode) []error {
 		if a.CUDAGraphMaxBatch != nil && *a.CUDAGraphMaxBatch < 1 {
 			add("engine_args.cuda_graph_max_batch: want >= 1 (got %d; enforce_eager: true runs without graphs)", *a.CUDAGraphMaxBatch)
 		}
+		if u := a.GPUMemoryUtilization; u != nil && (*u <= 0 || *u > 1) {
+			add("engine_args.gpu_memory_utilization: want a fraction in (0, 1] (got %g)", *u)
+		}
 	}
 	if s := c.SLO; s != nil {
 		if !(s.TTFTms >= 0) || !(s.TPOTms >= 0) || s.TTFTms+s.TPOTms == 0 {
@@ -302,8 +322,6 @@ func validate(c *Case, mode Mode) []error {
 	phases := []string{"all", "prefill", "decode"}
 	if !slices.Contains(phases, c.Phase) {
 		errs = append(errs, oneOf("phase", c.Phase, phases))
-	} else if c.Phase != "all" && c.Serving == "disaggregated" && c.Role(c.Phase) == nil {
-		add("phase: want an instance with role %s to measure (got none)", c.Phase)
 	}
 	if mode == CorpusMode || c.Metric != "" {
 		if !slices.Contains(Metrics, c.Metric) {
@@ -334,8 +352,14 @@ func validateInstances(c *Case) []error {
 				add("instances[%d].role: want prefill or decode for disaggregated serving (got %q)", i, in.Role)
 			}
 		}
-		if c.Role("prefill") == nil || c.Role("decode") == nil {
-			add("instances: want prefill and decode entries for disaggregated serving")
+		// A figure of one phase needs only the pool it measures.
+		switch {
+		case c.Phase == "prefill" || c.Phase == "decode":
+			if c.Role(c.Phase) == nil {
+				add("instances: want a %s entry for a disaggregated case measuring phase %s", c.Phase, c.Phase)
+			}
+		case c.Role("prefill") == nil || c.Role("decode") == nil:
+			add("instances: want prefill and decode entries for disaggregated serving with phase all (a prefill or decode case may list only its pool)")
 		}
 	default:
 		errs = append(errs, oneOf("serving", c.Serving, []string{"aggregated", "disaggregated"}))

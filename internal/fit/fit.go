@@ -43,13 +43,38 @@ type Options struct {
 	// Context is the tokens each sequence holds (prompt plus output) for
 	// the "sequences that fit" figure.
 	Context int
-	// MemoryUtilization is the share of device memory the engine may use
-	// (vLLM's --gpu-memory-utilization, default 0.9).
+	// MemoryUtilization is the engine's memory share, read by Rule (vLLM's
+	// --gpu-memory-utilization, default 0.9).
 	MemoryUtilization float64
+	// Rule is how the engine turns its share into a KV-cache budget; the
+	// zero value is RuleDevice.
+	Rule MemoryRule
 	// BatchTokens sizes the activation workspace the engine reserves
 	// (vLLM profiles a forward pass of max_num_batched_tokens).
 	BatchTokens int
 }
+
+// MemoryRule is how an engine sizes its KV cache from its memory share f of
+// a device of M bytes holding weights W, an activation workspace A and a
+// runtime reserve R.
+type MemoryRule string
+
+const (
+	// RuleDevice: everything fits in f × M, the KV cache takes what is
+	// left: KV = f·M − W − A − R. vLLM and vllm-ascend
+	// (gpu_memory_utilization of the device's total memory,
+	// Worker.determine_available_memory) and MindIE (NPU_MEMORY_FRACTION
+	// of the total less what is in use after warm-up, Generator.warm_up).
+	RuleDevice MemoryRule = ""
+	// RuleStatic: f × M holds the weights and the KV pool; activations
+	// and graphs live in the rest: KV = f·M − W (SGLang's
+	// mem_fraction_static, model_runner profile_max_num_token).
+	RuleStatic MemoryRule = "static"
+	// RuleFree: the KV cache takes f of what is free after the weights
+	// and a warm-up pass: KV = f·(M − W − A − R) (TensorRT-LLM's
+	// KvCacheConfig.free_gpu_memory_fraction, KvCacheCreator).
+	RuleFree MemoryRule = "free"
+)
 
 // DefaultOptions mirror vLLM's defaults: 90% of memory, an 8192-token
 // profiling pass, bf16 weights and KV cache, 8192-token sequences.
@@ -167,10 +192,24 @@ func Check(m *model.Model, c *hardware.Chip, l Layout, o Options) (Result, error
 		Context:      o.Context,
 		WeightsTotal: units.Bytes(m.WeightBytes(o.Weights)),
 	}
-	r.Usable = r.DeviceMemory * units.Bytes(o.MemoryUtilization)
 	r.Weights = units.Bytes(DeviceWeights(m, l, o.Weights))
 	r.Activations = units.Bytes(activations(m, l, o.BatchTokens))
 	r.Runtime = runtimeReserve
+	f, mem := o.MemoryUtilization, r.DeviceMemory
+	switch o.Rule {
+	case RuleDevice:
+		r.Usable = mem * units.Bytes(f)
+	case RuleStatic:
+		// The rest of memory must hold the activations and the runtime.
+		r.Usable = min(mem*units.Bytes(f)+r.Activations+r.Runtime, mem)
+	case RuleFree:
+		r.Usable = r.Weights + r.Activations + r.Runtime + (mem-r.Weights-r.Activations-r.Runtime)*units.Bytes(f)
+		if r.Usable > mem { // nothing free: the weights alone overflow
+			r.Usable = mem
+		}
+	default:
+		return Result{}, fmt.Errorf("memory rule %q: want device, static or free", o.Rule)
+	}
 	r.KVFree = r.Usable - r.Weights - r.Activations - r.Runtime
 
 	shard := float64(KVShard(m, l))
@@ -184,7 +223,7 @@ func Check(m *model.Model, c *hardware.Chip, l Layout, o Options) (Result, error
 	switch {
 	case r.Weights+r.Activations+r.Runtime > r.Usable:
 		r.Reason = fmt.Sprintf("weights %.1f GB + activations %.1f GB + runtime %.1f GB per device exceed the %.1f GB usable (%.0f%% of %.1f GB)",
-			r.Weights.GB(), r.Activations.GB(), r.Runtime.GB(), r.Usable.GB(), o.MemoryUtilization*100, r.DeviceMemory.GB())
+			r.Weights.GB(), r.Activations.GB(), r.Runtime.GB(), r.Usable.GB(), float64(r.Usable)/float64(r.DeviceMemory)*100, r.DeviceMemory.GB())
 	case r.Sequences < 1:
 		r.Reason = fmt.Sprintf("one %d-token sequence needs %.2f GB of KV cache per device, but only %.2f GB is left after the weights",
 			ctx, r.KVPerSequence.GB(), r.KVFree.GB())

@@ -4,9 +4,12 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"sigs.k8s.io/yaml"
 )
@@ -14,14 +17,22 @@ import (
 //go:embed catalog/*.yaml
 var embedded embed.FS
 
+// embeddedCatalog is the embedded catalog, parsed once: parsing takes tens
+// of milliseconds, and every command and many tests want it.
+var embeddedCatalog = sync.OnceValues(func() (*Catalog, error) { return Load(embedded, "catalog") })
+
 // Default returns the embedded catalog. It panics only if the embedded
 // files are invalid, which the package tests rule out.
+//
+// Each call returns a catalog of its own, so that merging a user's files
+// into it leaves the next caller's untouched; the chips and nodes it points
+// to are shared and must not be modified (copy a Chip before changing it).
 func Default() *Catalog {
-	cat, err := Load(embedded, "catalog")
+	cat, err := embeddedCatalog()
 	if err != nil {
 		panic("hardware: embedded catalog: " + err.Error())
 	}
-	return cat
+	return &Catalog{Sources: maps.Clone(cat.Sources), Chips: slices.Clone(cat.Chips), Nodes: slices.Clone(cat.Nodes)}
 }
 
 // Load reads every *.yaml and *.yml file in dir of fsys, merges them in

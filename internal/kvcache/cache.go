@@ -12,12 +12,17 @@ const none = -1
 // concurrent use; a simulated replica owns one.
 type Cache struct {
 	blockTokens int
-	meta        []block
-	// Blocks no sequence references are in one of two places. Those with
-	// no cached content are on a stack: any will do, and reusing the most
-	// recently freed keeps the metadata warm in the CPU cache. Those with
-	// cached content are in an LRU queue, least recently freed at the
-	// head. Allocation drains the stack before evicting from the queue.
+	capacity    int     // blocks the cache may hold
+	meta        []block // blocks ever handed out; grows on demand up to capacity
+	// Blocks no sequence references are in one of three places. Those
+	// never handed out have no metadata yet: memory follows the blocks in
+	// use, not the capacity, so a 288 GB device's million blocks cost
+	// nothing until requests fill them. Those handed out before and
+	// holding no cached content are on a stack: any will do, and reusing
+	// the most recently freed keeps the metadata warm in the CPU cache.
+	// Those with cached content are in an LRU queue, least recently freed
+	// at the head. Allocation drains the stack, then fresh blocks, before
+	// evicting from the queue.
 	stack      []int32
 	head, tail int32 // LRU queue of cached, unreferenced blocks
 	queued     int
@@ -54,33 +59,34 @@ func New(blocks, blockTokens int) (*Cache, error) {
 	if blocks > 1<<31-1 {
 		return nil, fmt.Errorf("kvcache: blocks: want at most %d (got %d)", 1<<31-1, blocks)
 	}
-	c := &Cache{
+	return &Cache{
 		blockTokens: blockTokens,
-		meta:        make([]block, blocks),
+		capacity:    blocks,
 		head:        none,
 		tail:        none,
-		index:       make(map[uint64]int32, blocks),
-		stack:       make([]int32, blocks),
-	}
-	for i := range c.meta {
-		c.meta[i] = block{prev: none, next: none}
-		c.stack[blocks-1-i] = int32(i) // block 0 on top, for readable tests
-	}
-	return c, nil
+		index:       map[uint64]int32{},
+	}, nil
 }
 
 // BlockTokens returns the tokens one block holds.
 func (c *Cache) BlockTokens() int { return c.blockTokens }
 
 // Capacity returns the number of blocks.
-func (c *Cache) Capacity() int { return len(c.meta) }
+func (c *Cache) Capacity() int { return c.capacity }
 
 // Used returns the blocks referenced by at least one sequence.
-func (c *Cache) Used() int { return len(c.meta) - c.Available() }
+func (c *Cache) Used() int { return c.capacity - c.Available() }
 
 // Available returns the blocks no sequence references, including cached
 // ones that would be evicted to satisfy an allocation.
-func (c *Cache) Available() int { return len(c.stack) + c.queued }
+func (c *Cache) Available() int { return len(c.stack) + c.queued + c.fresh() }
+
+// fresh returns the blocks never handed out.
+func (c *Cache) fresh() int { return c.capacity - len(c.meta) }
+
+// Touched returns the blocks that have metadata: the most ever in use or
+// cached at once. Memory grows with it, never with Capacity.
+func (c *Cache) Touched() int { return len(c.meta) }
 
 // Cached returns the blocks registered in the prefix index, referenced or not.
 func (c *Cache) Cached() int { return len(c.index) }
@@ -218,15 +224,19 @@ func (c *Cache) Free(s *Seq) {
 	s.committed = 0
 }
 
-// take returns a free block with one reference: an empty one if any, else
-// the least recently freed cached one, whose content it evicts. The caller
-// checked Available.
+// take returns a free block with one reference: an empty one if any (a
+// freed one, else one never handed out), else the least recently freed
+// cached one, whose content it evicts. The caller checked Available.
 func (c *Cache) take() int32 {
 	if n := len(c.stack); n > 0 {
 		b := c.stack[n-1]
 		c.stack = c.stack[:n-1]
 		c.meta[b].ref = 1
 		return b
+	}
+	if len(c.meta) < c.capacity {
+		c.meta = append(c.meta, block{ref: 1, prev: none, next: none})
+		return int32(len(c.meta) - 1)
 	}
 	b := c.head
 	c.unlink(b)

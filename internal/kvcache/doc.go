@@ -17,8 +17,11 @@
 // first, so that the end of a prompt is evicted before its more widely
 // shared beginning.
 //
-// The allocator does no memory allocation in the steady state: block
-// metadata lives in one slice, empty blocks on a stack, cached free blocks
-// in an intrusive doubly linked LRU list over block indices, and a Seq's
-// block list is reused after Free.
+// Memory follows the blocks in use, not the capacity: a block gets its
+// metadata the first time it is handed out, so a cache of millions of blocks
+// that never holds more than a thousand costs a thousand blocks' metadata.
+// Once the peak is reached the allocator does no memory allocation: block
+// metadata lives in one slice, freed empty blocks on a stack, cached free
+// blocks in an intrusive doubly linked LRU list over block indices, and a
+// Seq's block list is reused after Free.
 package kvcache

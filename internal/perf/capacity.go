@@ -5,6 +5,8 @@ import (
 	"math"
 
 	"ersatz/internal/fit"
+	"ersatz/internal/hardware"
+	"ersatz/internal/units"
 )
 
 // kvBlock is the paged-KV block size: sequences hold whole blocks, so a
@@ -20,20 +22,87 @@ type Capacity struct {
 	Reason   string // why nothing fits, when KVTokens is 0
 }
 
-// Capacity returns the instance's KV capacity for sequences of context
-// tokens. It uses the engine's memory share (vLLM 0.9) and activation
-// workspace (its max_num_batched_tokens).
-func (in *Instance) Capacity(context int) (Capacity, error) {
-	chip := *in.d.Chip
-	chip.Devices, chip.Dies = in.dpc, in.dpc // the engine's devices, not the package's dies
-	o := fit.Options{
+// FitOptions are the memory assumptions of the instance's engine, for
+// sequences of context tokens: its precisions, its memory share (the
+// deployment's, else the engine's) and its activation workspace (its step
+// token budget). fit, predict, simulate and plan all size the KV cache
+// from these.
+func (in *Instance) FitOptions(context int) fit.Options {
+	util := in.eng.MemoryUtilization
+	var rule fit.MemoryRule
+	switch in.eng.MemoryRule {
+	case "static":
+		rule = fit.RuleStatic
+	case "free":
+		rule = fit.RuleFree
+	case "sglang":
+		rule = fit.RuleStatic
+		if c := in.d.Chip; c.MemoryGB.Known() {
+			util = sglangMemFraction(c.MemoryGB.Value*float64(units.GiB)/float64(in.dpc), in.d.TP, in.d.PP, in.d.EP > 1 && in.d.DP > 1)
+		}
+	}
+	if in.d.MemoryUtilization > 0 {
+		util = in.d.MemoryUtilization
+	}
+	return fit.Options{
 		Weights:           in.d.Weights,
 		KV:                in.d.KV,
 		Context:           max(context, 1),
-		MemoryUtilization: in.eng.MemoryUtilization,
+		MemoryUtilization: util,
+		Rule:              rule,
 		BatchTokens:       in.maxBatchTokens,
 	}
-	r, err := fit.Check(in.d.Model, &chip, in.layout, o)
+}
+
+// sglangMemFraction is SGLang's default mem_fraction_static for a device of
+// memBytes in a tp × pp instance: the share left after a reserve, in MB, of
+// 512 + 1.5 × the activation tokens (its chunked-prefill size by device
+// memory, at least 2048) + tp·pp/8 × 1024 + 2 × the largest graphed decode
+// batch, at least 10 GB on devices over 60 GB, plus 2 GB for DeepEP's
+// all-to-all buffers (python/sglang/srt/arg_groups/memory_hook.py,
+// handle_gpu_memory_settings and reserve_for_graph_mb; the chunk and batch
+// defaults by memory are its GPU-size table). The share is rounded to three
+// places as SGLang does.
+func sglangMemFraction(memBytes float64, tp, pp int, deepEP bool) float64 {
+	mb := memBytes / (1 << 20)
+	gb := memBytes / 1e9
+	// SGLang's defaults by device memory: chunked-prefill size and the
+	// largest graphed decode batch below and from tp 4.
+	row := struct{ chunk, bsSmallTP, bs float64 }{16384, 512, 512}
+	for _, r := range []struct{ belowGB, chunk, bsSmallTP, bs float64 }{
+		{20, 2048, 8, 8}, {35, 4096, 48, 160}, {60, 4096, 32, 160}, {160, 8192, 256, 512},
+	} {
+		if gb < r.belowGB {
+			row = struct{ chunk, bsSmallTP, bs float64 }{r.chunk, r.bsSmallTP, r.bs}
+			break
+		}
+	}
+	chunk, graphBS := row.chunk, row.bs
+	if tp < 4 {
+		graphBS = row.bsSmallTP
+	}
+	reserved := 512 + 1.5*max(chunk, 2048) + float64(tp*pp)/8*1024 + 2*graphBS
+	if mb > 60*1024 {
+		reserved = max(reserved, 10*1024)
+	}
+	if deepEP {
+		reserved += 2 * 1024
+	}
+	return math.Round((mb-reserved)/mb*1000) / 1000
+}
+
+// FitChip is the chip as the engine sees it: its devices, not the
+// package's dies, so that fit's per-device account matches the instance.
+func (in *Instance) FitChip() *hardware.Chip {
+	chip := *in.d.Chip
+	chip.Devices, chip.Dies = in.dpc, in.dpc
+	return &chip
+}
+
+// Capacity returns the instance's KV capacity for sequences of context
+// tokens, from [Instance.FitOptions].
+func (in *Instance) Capacity(context int) (Capacity, error) {
+	r, err := fit.Check(in.d.Model, in.FitChip(), in.layout, in.FitOptions(context))
 	if err != nil {
 		return Capacity{}, err
 	}

@@ -44,13 +44,17 @@ type Deployment struct {
 	// DevicesPerChip is how many devices the engine sees per chip; 0
 	// means Chip.EngineDevices() (a 910C is two devices, a B200 one).
 	DevicesPerChip int
-	// Weights, Activations and KV precisions. Empty Activations means the
-	// weights' precision (16-bit for int4 weights); empty KV means the
-	// activations'.
+	// Weights, Activations and KV precisions. Empty Activations and KV
+	// take the defaults of [Precisions], which every command shares.
 	Weights, Activations, KV hardware.Precision
-	TP, PP, EP, DP           int
-	Engine                   Engine
-	Speculative              *Speculative
+	// MemoryUtilization, when positive, replaces the engine's share of
+	// device memory (vLLM's --gpu-memory-utilization, SGLang's
+	// --mem-fraction-static, TensorRT-LLM's free_gpu_memory_fraction),
+	// read by each engine's own rule (see [EngineParams.MemoryRule]).
+	MemoryUtilization float64
+	TP, PP, EP, DP    int
+	Engine            Engine
+	Speculative       *Speculative
 	// MaxSeqs and MaxBatchTokens, when positive, replace the engine's
 	// default cap on sequences per batch and its step token budget (per
 	// DP rank, as engines schedule each rank on its own): the settings a
@@ -246,6 +250,9 @@ func New(d Deployment, p *Params) (*Instance, error) {
 	if d.MaxSeqs < 0 || d.MaxBatchTokens < 0 {
 		return nil, fmt.Errorf("perf: max seqs %d and max batch tokens %d: want ≥ 0 (0 = the engine default)", d.MaxSeqs, d.MaxBatchTokens)
 	}
+	if d.MemoryUtilization < 0 || d.MemoryUtilization > 1 {
+		return nil, fmt.Errorf("perf: memory utilization %g: want a fraction in (0, 1] (0 = the engine's)", d.MemoryUtilization)
+	}
 	if d.GraphMaxBatch < 0 {
 		return nil, fmt.Errorf("perf: graph max batch %d: want ≥ 0 (0 = the engine default)", d.GraphMaxBatch)
 	}
@@ -270,53 +277,69 @@ func New(d Deployment, p *Params) (*Instance, error) {
 	return in, nil
 }
 
-// computePrecision checks the precisions against the chip and returns the
-// one matmuls run in.
+// computePrecision checks the precisions against the chip, fills in the
+// defaults and returns the one matmuls run in.
 func computePrecision(d *Deployment) (hardware.Precision, error) {
-	c := d.Chip
-	if d.Weights == "" {
-		return "", fmt.Errorf("perf: weights precision is required")
+	a, kv, err := Precisions(d.Chip, d.Weights, d.Activations, d.KV)
+	if err != nil {
+		return "", err
 	}
-	if d.Weights.Bytes() == 0 {
-		return "", fmt.Errorf("unknown weights precision %q", d.Weights)
+	d.Activations, d.KV = a, kv
+	return a, nil
+}
+
+// Precisions checks weights, activations and KV-cache precisions against
+// the chip and fills in the defaults, for every command alike: activations
+// at the weights' precision (W8A8, FP8, FP4), but 16-bit under int4
+// weights (W4A16, the GPTQ/AWQ kernels every engine ships); a 16-bit model
+// in whichever 16-bit format the chip has; and the KV cache at 16 bits,
+// the "auto" of vLLM's --kv-cache-dtype and SGLang's, which keeps the
+// model's dtype whatever the weights' quantization. An 8-bit KV cache is
+// asked for, never assumed.
+func Precisions(c *hardware.Chip, weights, acts, kv hardware.Precision) (hardware.Precision, hardware.Precision, error) {
+	if weights == "" {
+		return "", "", fmt.Errorf("perf: weights precision is required")
 	}
-	a := d.Activations
+	if weights.Bytes() == 0 {
+		return "", "", fmt.Errorf("unknown weights precision %q", weights)
+	}
+	a := acts
 	if a == "" {
-		switch d.Weights {
+		switch weights {
 		case hardware.INT4:
 			a = sixteenBit(c)
 		default:
-			a = d.Weights
+			a = weights
 		}
 	}
 	if a == hardware.INT4 {
-		return "", fmt.Errorf("int4 is weight-only: activations must be 8- or 16-bit (W4A8 or W4A16)")
+		return "", "", fmt.Errorf("int4 is weight-only: activations must be 8- or 16-bit (W4A8 or W4A16)")
 	}
-	if d.Weights == hardware.FP4 && a != hardware.FP4 && !c.Runs(a) {
-		return "", lacks(c, a)
+	if weights == hardware.FP4 && a != hardware.FP4 && !c.Runs(a) {
+		return "", "", lacks(c, a)
 	}
 	if !c.Runs(a) {
 		if (a == hardware.BF16 || a == hardware.FP16) && c.Runs(sixteenBit(c)) {
 			a = sixteenBit(c) // a 16-bit model runs in whichever 16-bit format the chip has
 		} else {
-			return "", lacks(c, a)
+			return "", "", lacks(c, a)
 		}
 	}
-	d.Activations = a
-	if d.KV == "" {
-		d.KV = a
-		if a == hardware.FP4 {
-			d.KV = hardware.FP8
-		}
+	if kv == "" {
+		kv = DefaultKV(c)
 	}
-	if d.KV.Bytes() == 0 {
-		return "", fmt.Errorf("unknown kv-cache precision %q", d.KV)
+	if kv.Bytes() == 0 {
+		return "", "", fmt.Errorf("unknown kv-cache precision %q", kv)
 	}
-	if d.KV != hardware.BF16 && d.KV != hardware.FP16 && !c.Runs(d.KV) {
-		return "", fmt.Errorf("%s has no %s support for the KV cache; it runs %s", c.ID, d.KV, strings.Join(c.PrecisionNames(), ", "))
+	if kv != hardware.BF16 && kv != hardware.FP16 && !c.Runs(kv) {
+		return "", "", fmt.Errorf("%s has no %s support for the KV cache; it runs %s", c.ID, kv, strings.Join(c.PrecisionNames(), ", "))
 	}
-	return a, nil
+	return a, kv, nil
 }
+
+// DefaultKV is the KV-cache precision engines use unless told otherwise:
+// the chip's 16-bit format (see [Precisions]).
+func DefaultKV(c *hardware.Chip) hardware.Precision { return sixteenBit(c) }
 
 func lacks(c *hardware.Chip, p hardware.Precision) error {
 	return fmt.Errorf("%s has no %s compute; it runs %s", c.ID, p, strings.Join(c.PrecisionNames(), ", "))
@@ -344,6 +367,11 @@ func (in *Instance) TokensPerStep() float64 { return in.tokensPerStep }
 
 // WeightsPerDevice is the weight bytes of the fullest device.
 func (in *Instance) WeightsPerDevice() units.Bytes { return in.weightsPerDevice }
+
+// Limits are the engine's per-rank scheduling limits on this device: the
+// most sequences in one batch and the token budget of one step, after the
+// deployment's own settings and the engine's small-device defaults.
+func (in *Instance) Limits() (maxSeqs, maxBatchTokens int) { return in.maxSeqs, in.maxBatchTokens }
 
 // Variant returns the instance at pessimistic (v < 0) or optimistic
 // (v > 0) inputs: datasheet figures moved by their confidence's spread and

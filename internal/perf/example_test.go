@@ -23,7 +23,7 @@ func llama70B() *model.Model {
 // One decode step of 64 sequences of 2,000 tokens on Llama-3.1-70B in
 // fp8 over two H100s: the weights are read once for all 64 tokens.
 func ExampleInstance_Step() {
-	in, err := perf.New(perf.Deployment{Model: llama70B(), Chip: h100(), Weights: hardware.FP8, TP: 2, Engine: perf.TRTLLM}, nil)
+	in, err := perf.New(perf.Deployment{Model: llama70B(), Chip: h100(), Weights: hardware.FP8, KV: hardware.FP8, TP: 2, Engine: perf.TRTLLM}, nil)
 	if err != nil {
 		panic(err)
 	}
@@ -36,7 +36,7 @@ func ExampleInstance_Step() {
 
 // Offline throughput of four TP2 instances on eight H100s.
 func ExampleServe() {
-	in, err := perf.New(perf.Deployment{Model: llama70B(), Chip: h100(), Weights: hardware.FP8, TP: 2, Engine: perf.TRTLLM}, nil)
+	in, err := perf.New(perf.Deployment{Model: llama70B(), Chip: h100(), Weights: hardware.FP8, KV: hardware.FP8, TP: 2, Engine: perf.TRTLLM}, nil)
 	if err != nil {
 		panic(err)
 	}
@@ -48,5 +48,5 @@ func ExampleServe() {
 	p := r.Pools[0]
 	fmt.Printf("%.0f output tok/s per chip at batch %.0f (%s), TPOT %v\n", r.OutputTPS/r.Chips, p.Batch, p.BatchLimit, r.TPOT.Mean)
 	// Output:
-	// 2155 output tok/s per chip at batch 233 (kv-cache), TPOT 54.1ms
+	// 2203 output tok/s per chip at batch 257 (kv-cache), TPOT 58.3ms
 }

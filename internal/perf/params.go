@@ -73,8 +73,18 @@ type EngineParams struct {
 	// less memory than Small.BelowGiB or of one of Small.Families (vLLM
 	// keeps its small defaults on A100s).
 	Small *SmallDefaults `json:"small_device,omitempty"`
-	// MemoryUtilization is the share of device memory the engine uses.
+	// MemoryUtilization is the engine's default memory share, read by
+	// MemoryRule.
 	MemoryUtilization float64 `json:"memory_utilization"`
+	// MemoryRule is how the share becomes a KV-cache budget: "device"
+	// (the default: of the device's memory, everything inside it),
+	// "static" (weights and KV inside it, activations outside), "free"
+	// (of what is free after weights and activations), or "sglang"
+	// (static, at the share SGLang computes from the device's memory and
+	// the layout unless one is given; see sglangMemFraction).
+	MemoryRule string `json:"memory_rule,omitempty"`
+	// MemorySource cites the rule and the default share.
+	MemorySource string `json:"memory_source,omitempty"`
 	// EPOverlap says the engine overlaps expert-parallel communication
 	// with compute (two micro-batches) when it runs DP attention with EP.
 	EPOverlap bool `json:"ep_overlap"`
@@ -141,6 +151,10 @@ type Params struct {
 
 // DefaultParams returns the embedded parameter set. It panics only when the
 // embedded file is invalid, which the package tests rule out.
+//
+// Each call parses the file afresh (2.5 ms): callers merge overlays into
+// the result, so a shared value would leak one caller's overlay into the
+// next.
 func DefaultParams() *Params {
 	p, err := ParseParams(defaultParams)
 	if err != nil {
@@ -211,6 +225,11 @@ func (p *Params) resolve() error {
 		}
 		if e.StepOverhead == nil || e.SeqOverhead == nil || e.KernelScale == nil {
 			return fmt.Errorf("perf params: engine %s: step_overhead_s, seq_overhead_s and kernel_scale are required", n)
+		}
+		switch e.MemoryRule {
+		case "", "device", "static", "free", "sglang":
+		default:
+			return fmt.Errorf("perf params: engine %s: memory_rule %q: want device, static, free or sglang", n, e.MemoryRule)
 		}
 		if e.MaxSeqs < 1 || e.MaxBatchTokens < 1 || e.MemoryUtilization <= 0 || e.MemoryUtilization > 1 {
 			return fmt.Errorf("perf params: engine %s: want max_seqs ≥ 1, max_batch_tokens ≥ 1, memory_utilization in (0, 1]", n)

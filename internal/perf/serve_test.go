@@ -159,8 +159,12 @@ func TestKVReserve(t *testing.T) {
 	full := mustNew(t, d)
 	bc, _, _ := cur.MaxBatch(w)
 	bf, lf, _ := full.MaxBatch(w)
-	// Same memory share (0.9) and budget: the ratio is the context ratio.
-	want := bc * (128 + 1024 + kvBlock/2) / (128 + 2048 + kvBlock/2)
+	// vLLM holds a sequence at its mean length (128 + 2048/2), TensorRT-LLM
+	// reserves it to completion (128 + 2048); each also has its own memory
+	// rule, so the ratio is the context ratio times the capacity ratio.
+	cc, _ := cur.Capacity(128 + 2048)
+	cf, _ := full.Capacity(128 + 2048)
+	want := bc * float64(cf.KVTokens) / float64(cc.KVTokens) * (128 + 1024 + kvBlock/2) / (128 + 2048 + kvBlock/2)
 	if lf != "kv-cache" || math.Abs(bf-want) > 0.02*want {
 		t.Errorf("trtllm batch %g (%s), want %g (vLLM %g)", bf, lf, want, bc)
 	}
@@ -186,5 +190,36 @@ func TestAllGatherEP(t *testing.T) {
 	s := in.Step(&Batch{DecodeSeqs: 4096, DecodeTokens: 4096, DecodeKV: 4096 * 2000})
 	if s.EPComm.Seconds <= 0 || s.TPComm.Seconds != 0 {
 		t.Errorf("ep %v tp %v", s.EPComm.Seconds, s.TPComm.Seconds)
+	}
+}
+
+// SGLang's default mem_fraction_static (sglangMemFraction), by hand:
+//
+//	H200, 141 GiB = 144,384 MB = 151.4 GB (< 160 GB: chunk 8192, graphs to 512 at tp 8):
+//	  reserved = 512 + 1.5×8192 + 8/8×1024 + 2×512 = 14,848 MB
+//	  f = (144,384 − 14,848) / 144,384 = 0.8972 → 0.897
+//	H100, 80 GiB = 81,920 MB at tp 1 (graphs to 256 below tp 4):
+//	  reserved = 512 + 12,288 + 1/8×1024 + 512 = 13,440 MB (over the 10 GB floor)
+//	  f = (81,920 − 13,440) / 81,920 = 0.8359 → 0.836
+//	the same H100 with DeepEP: reserved 15,488 MB, f = 0.8109 → 0.811
+//	Ascend 910B2, 64 GiB = 65,536 MB = 68.7 GB at tp 8 (< 160 GB row):
+//	  reserved = 512 + 12,288 + 1024 + 1024 = 14,848 MB; f = 0.7734 → 0.773
+func TestSGLangMemFraction(t *testing.T) {
+	gib := float64(1 << 30)
+	for _, tc := range []struct {
+		name   string
+		mem    float64
+		tp, pp int
+		deepEP bool
+		want   float64
+	}{
+		{"h200 tp8", 141 * gib, 8, 1, false, 0.897},
+		{"h100 tp1", 80 * gib, 1, 1, false, 0.836},
+		{"h100 tp1 deepep", 80 * gib, 1, 1, true, 0.811},
+		{"910b2 tp8", 64 * gib, 8, 1, false, 0.773},
+	} {
+		if got := sglangMemFraction(tc.mem, tc.tp, tc.pp, tc.deepEP); got != tc.want {
+			t.Errorf("%s: %g, want %g", tc.name, got, tc.want)
+		}
 	}
 }

@@ -135,6 +135,7 @@ func sizeDisagg(req *Request, pre, dec *pool, w perf.Workload, reject func(reaso
 			TPOTLowS: float64(lo.TPOT.At(pct)), TPOTHighS: float64(hi.TPOT.At(pct)),
 			Binding: fmt.Sprintf("TPOT p%g %.0f ms (decode), %d:%d prefill:decode", pct, req.SLO.TPOTS*1e3, np, nd),
 		}
+		pl.KVTokens = kvTokens(dec.in)
 		if pre.chip != dec.chip {
 			pl.PrefillChip, pl.PrefillWeights = pre.chip.ID, string(pre.sh.weights)
 		}

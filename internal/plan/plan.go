@@ -69,6 +69,12 @@ type Request struct {
 	// precision the chip runs, int4 excepted (its quality loss is the
 	// user's call, so it is only tried when named).
 	Precisions []hardware.Precision
+	// KV is the KV-cache precision of every plan; empty means perf's
+	// default (16-bit, the engines' auto), as in every other command.
+	KV hardware.Precision
+	// MemoryUtilization, when positive, replaces each engine's share of
+	// device memory (see perf.Deployment).
+	MemoryUtilization float64
 	// CrossVendor lets a plan prefill on one vendor's chips and decode on
 	// another's (same-vendor pairings are always tried).
 	CrossVendor bool
@@ -85,15 +91,18 @@ type Request struct {
 
 // Plan is one deployment that carries the traffic.
 type Plan struct {
-	Chip     string `json:"chip"`
-	Vendor   string `json:"vendor"`
-	Node     string `json:"node"`
-	Serving  string `json:"serving"` // aggregated | disaggregated
-	Weights  string `json:"weights"`
-	KVCache  string `json:"kv_cache"`
-	Layout   string `json:"layout"` // of one instance (the decode instance when disaggregated)
-	Devices  int    `json:"devices_per_instance"`
-	Replicas int    `json:"replicas"`
+	Chip    string `json:"chip"`
+	Vendor  string `json:"vendor"`
+	Node    string `json:"node"`
+	Serving string `json:"serving"` // aggregated | disaggregated
+	Weights string `json:"weights"`
+	KVCache string `json:"kv_cache"`
+	Layout  string `json:"layout"` // of one instance (the decode instance when disaggregated)
+	Devices int    `json:"devices_per_instance"`
+	// KVTokens is the KV capacity of one instance (the decode instance
+	// when disaggregated), as fit, predict and simulate size it.
+	KVTokens int `json:"kv_tokens_per_instance"`
+	Replicas int `json:"replicas"`
 	// Disaggregated serving: the prefill pool, on PrefillChip at
 	// PrefillWeights when those differ from the decode pool's.
 	PrefillLayout   string `json:"prefill_layout,omitempty"`

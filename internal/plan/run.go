@@ -1,9 +1,12 @@
 package plan
 
 import (
+	"errors"
 	"fmt"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	"ersatz/internal/hardware"
 	"ersatz/internal/policy"
@@ -23,50 +26,23 @@ func Run(req Request) (*Result, error) {
 		Objective: req.Objective, Costs: req.Costs, Rejected: map[string]int{},
 	}
 	res.Estimates = estimates(req)
-	var searches []*chipSearch
+	searches := make([]*chipSearch, len(chips))
 	for i, c := range chips {
 		s := &chipSearch{req: &req, chip: c, instances: map[*Plan]*instancePair{},
 			res: &ChipResult{Chip: c.ID, Vendor: c.Vendor, Rejected: map[string]int{}}}
-		d := req.Policy.Decide(c)
-		s.res.allowed = d.Allowed()
-		s.res.Decision = d.String()
-		searches = append(searches, s)
+		searches[i] = s
 		res.Chips = append(res.Chips, s.res)
-		switch {
-		case c.Status != "shipping" && !req.IncludeRoadmap:
-			s.reject(ReasonRoadmap, fmt.Sprintf("%s is announced for %s", c.ID, c.Launch), 0)
-		default:
-			nodes, err := nodesOf(req.Catalog, c)
-			if err != nil {
-				return nil, err
-			}
-			s.nodes = nodes
-			s.run()
-			if req.Verify > 0 {
-				for _, pl := range s.plans[:min(req.Verify, len(s.plans))] {
-					if err := s.verify(pl); err != nil {
-						return nil, err
-					}
-				}
-				sort.SliceStable(s.plans, func(i, j int) bool { return rank(s.plans[i]) < rank(s.plans[j]) })
-			}
-		}
-		if len(s.plans) > 0 {
-			s.res.Best = s.plans[0]
-			s.res.Best.Policy = string(d.Action)
-			for _, o := range s.plans[1:min(4, len(s.plans))] {
-				s.res.Others = append(s.res.Others, o)
-			}
-		}
+	}
+	if err := searchAll(&req, searches); err != nil {
+		return nil, err
+	}
+	for _, s := range searches {
 		res.Candidates += s.candidates
 		for k, v := range s.res.Rejected {
 			res.Rejected[k] += v
 		}
 		if !s.res.allowed {
 			res.Rejected[ReasonPolicy]++
-		}
-		if req.Progress != nil {
-			req.Progress(i+1, len(chips))
 		}
 	}
 	cross, err := crossChip(&req, searches)
@@ -111,6 +87,78 @@ func Run(req Request) (*Result, error) {
 	}
 	res.Why = why(&req, res, with, without, searches)
 	return res, nil
+}
+
+// searchAll runs each chip's search, and the verification of its best
+// plans, on as many goroutines as the process may run at once: the searches
+// share nothing but the read-only request, and each writes only its own
+// chipSearch, so the result does not depend on the order they finish in.
+func searchAll(req *Request, searches []*chipSearch) error {
+	workers := min(runtime.GOMAXPROCS(0), len(searches))
+	next := make(chan *chipSearch)
+	errs := make([]error, len(searches))
+	index := make(map[*chipSearch]int, len(searches))
+	for i, s := range searches {
+		index[s] = i
+	}
+	var mu sync.Mutex
+	done := 0
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for s := range next {
+				err := s.search()
+				mu.Lock()
+				errs[index[s]] = err
+				done++
+				if req.Progress != nil {
+					req.Progress(done, len(searches))
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	for _, s := range searches {
+		next <- s
+	}
+	close(next)
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// search screens one chip's candidates and verifies its best plans.
+func (s *chipSearch) search() error {
+	req, c := s.req, s.chip
+	d := req.Policy.Decide(c)
+	s.res.allowed = d.Allowed()
+	s.res.Decision = d.String()
+	switch {
+	case c.Status != "shipping" && !req.IncludeRoadmap:
+		s.reject(ReasonRoadmap, fmt.Sprintf("%s is announced for %s", c.ID, c.Launch), 0)
+	default:
+		nodes, err := nodesOf(req.Catalog, c)
+		if err != nil {
+			return err
+		}
+		s.nodes = nodes
+		s.run()
+		if req.Verify > 0 {
+			for _, pl := range s.plans[:min(req.Verify, len(s.plans))] {
+				if err := s.verify(pl); err != nil {
+					return err
+				}
+			}
+			sort.SliceStable(s.plans, func(i, j int) bool { return rank(s.plans[i]) < rank(s.plans[j]) })
+		}
+	}
+	if len(s.plans) > 0 {
+		s.res.Best = s.plans[0]
+		s.res.Best.Policy = string(d.Action)
+		for _, o := range s.plans[1:min(4, len(s.plans))] {
+			s.res.Others = append(s.res.Others, o)
+		}
+	}
+	return nil
 }
 
 // estimated reports whether the chip's core performance figures (peak

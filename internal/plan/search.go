@@ -87,9 +87,8 @@ type shape struct {
 	kv      hardware.Precision
 }
 
-// precisions returns the weight precisions to try on c, and the KV-cache
-// precision that goes with each: 8-bit KV where the chip computes in fp8,
-// 16-bit otherwise.
+// precisions returns the weight precisions to try on c, each with the
+// request's KV-cache precision (perf's default unless asked).
 func (req *Request) precisions(c *hardware.Chip) []shape {
 	sixteen := hardware.BF16
 	if !c.Runs(hardware.BF16) {
@@ -115,9 +114,9 @@ func (req *Request) precisions(c *hardware.Chip) []shape {
 			continue
 		}
 		seen[p] = true
-		kv := sixteen
-		if (p == hardware.FP8 || p == hardware.FP4) && c.Runs(hardware.FP8) {
-			kv = hardware.FP8
+		kv := req.KV
+		if kv == "" {
+			kv = perf.DefaultKV(c)
 		}
 		out = append(out, shape{weights: p, kv: kv})
 	}
@@ -237,7 +236,7 @@ func (s *chipSearch) run() {
 				}
 				in, err := perf.New(perf.Deployment{
 					Model: req.Model, Chip: s.chip, Node: node,
-					Weights: sh.weights, KV: sh.kv,
+					Weights: sh.weights, KV: sh.kv, MemoryUtilization: req.MemoryUtilization,
 					TP: l.TP, PP: l.PP, EP: l.EP, DP: l.DP, Engine: req.Engine,
 				}, req.Params)
 				if err != nil {
@@ -353,6 +352,7 @@ func (s *chipSearch) planFor(in *perf.Instance, sh shape, l fit.Layout, w perf.W
 		TTFTS: ttft, TPOTS: tpot, TTFTLowS: ttftLo, TTFTHighS: ttftHi, TPOTLowS: tpotLo, TPOTHighS: tpotHi,
 		Binding: binding, Bound: dominant(best.Step),
 	}
+	pl.KVTokens = kvTokens(in)
 	s.price(pl, float64(replicas)*chipsPer)
 	if req.BudgetUSDPerHour > 0 && pl.CostUSDPerHour > req.BudgetUSDPerHour {
 		s.reject(ReasonBudget, fmt.Sprintf("%s %s: $%.0f/h > budget $%.0f/h", l, sh.weights, pl.CostUSDPerHour, req.BudgetUSDPerHour), pl.CostUSDPerHour/req.BudgetUSDPerHour)
@@ -408,4 +408,14 @@ func dominant(st perf.Step) string {
 	}
 	top := parts[0]
 	return fmt.Sprintf("%s %.0f%% of the step (%s-bound)", top.name, 100*float64(top.p.Seconds)/float64(st.Total), top.p.Bound)
+}
+
+// kvTokens is an instance's KV capacity; 0 if it cannot be sized (the
+// screen has already checked that it fits).
+func kvTokens(in *perf.Instance) int {
+	cp, err := in.Capacity(1)
+	if err != nil {
+		return 0
+	}
+	return cp.KVTokens
 }

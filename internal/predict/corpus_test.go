@@ -18,8 +18,24 @@ import (
 // justified in the docs, not hidden. The issue's target for the shipped
 // corpus is median ≤ 15% and ≥ 80% of cases within 25%; the second is not
 // yet met (see docs/perf.md, Known gaps).
+//
+// The published.yaml floor was median 9.0%, 75.5% within 25% on 58 cases
+// until issue 9 item 4 added 45 published non-NVIDIA and H20 figures,
+// encoded as their sources state them, with no parameter moved
+// (docs/corpus.md, "Evidence off NVIDIA", lists them). On the 103 cases the
+// model measures median 17.5%, 55% within 25%, and the floor is now that.
+// The new cases that moved it, by how far they miss: GPUStack's vLLM-Ascend
+// v0.9.1 runs on 910B (+41% to +577% throughput, TPOT -69% and -89%), the
+// vllm-ascend Kimi-K2-Thinking tutorial on an Atlas 800 A3 (TPOT ~4x too
+// fast), dstack's DeepSeek-R1 on MI300X with the vLLM and SGLang builds of
+// early 2025 (+102% to +168% throughput), Oracle's Llama 3.1 405B on MI300X
+// (+28% to +100%), the vLLM-Kunlun P800 report (+107%), and the MLPerf
+// v5.1 Mixtral Server and MI300X Interactive rows read as the most
+// delivered under their SLOs (-43%, -33%, +115%). The misses are
+// systematic per engine and chip family, which is what issue 9 item 3's
+// stack efficiency estimates; no model parameter was moved to meet them.
 var accuracyFloor = map[string]struct{ median, within25 float64 }{
-	"published.yaml":   {median: 0.09, within25: 0.755},
+	"published.yaml":   {median: 0.175, within25: 0.55},
 	"independent.yaml": {median: 0.15, within25: 0.80},
 }
 
@@ -39,7 +55,7 @@ func TestCorpus(t *testing.T) {
 				t.Fatal(err)
 			}
 			p := New(corpus.FS(), ".")
-			rep := corpus.Evaluate(f.Cases, p)
+			rep := corpus.EvaluateFile(f, p)
 			var errs []float64
 			for _, r := range rep.Cases {
 				if r.Predicted == nil {

@@ -154,6 +154,9 @@ func (p *Predictor) Scenario(c *corpus.Case) (perf.Scenario, error) {
 			if a.CUDAGraphMaxBatch != nil {
 				d.GraphMaxBatch = *a.CUDAGraphMaxBatch
 			}
+			if a.GPUMemoryUtilization != nil {
+				d.MemoryUtilization = *a.GPUMemoryUtilization
+			}
 		}
 		if in.Chips > 0 && in.TP*max(in.PP, 1)%in.Chips == 0 {
 			d.DevicesPerChip = in.TP * max(in.PP, 1) / in.Chips
@@ -190,6 +193,21 @@ func (p *Predictor) Scenario(c *corpus.Case) (perf.Scenario, error) {
 	}
 	if c.Serving == "disaggregated" {
 		pre, dec := c.Role("prefill"), c.Role("decode")
+		// A figure of one phase may list only the pool it measures
+		// (docs/corpus.md); that pool then stands for both, as an
+		// aggregated instance measured in one phase does below, and only
+		// its own figure is read.
+		if c.Phase == "prefill" && dec == nil || c.Phase == "decode" && pre == nil {
+			only := pre
+			if only == nil {
+				only = dec
+			}
+			if sc.Decode, err = build(only); err != nil {
+				return sc, fmt.Errorf("%s instance: %w", only.Role, err)
+			}
+			sc.Prefill, sc.PrefillCount, sc.DecodeCount = sc.Decode, only.Count, only.Count
+			return sc, nil
+		}
 		if pre == nil || dec == nil {
 			return sc, errors.New("a disaggregated case needs prefill and decode instances")
 		}

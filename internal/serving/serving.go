@@ -113,19 +113,15 @@ func simPool(name string, p Pool, params *perf.Params, maxContext int) (sim.Pool
 	// the simulator has one scheduler per replica, so it gets DP times the
 	// per-rank limits.
 	dp := max(d.DP, 1)
-	// The deployment's own limits (a case's engine_args) come before the
-	// engine's defaults.
-	if ec.MaxNumSeqs == 0 && d.MaxSeqs > 0 {
-		ec.MaxNumSeqs = d.MaxSeqs * dp
+	// The pool's flags come first, then the limits the performance model
+	// uses: the deployment's own (a case's engine_args), else the engine's
+	// defaults for this device.
+	seqs, tokens := p.Instance.Limits()
+	if ec.MaxNumSeqs == 0 {
+		ec.MaxNumSeqs = seqs * dp
 	}
-	if ec.MaxNumBatchedTokens == 0 && d.MaxBatchTokens > 0 {
-		ec.MaxNumBatchedTokens = d.MaxBatchTokens * dp
-	}
-	if ec.MaxNumSeqs == 0 && eng != nil {
-		ec.MaxNumSeqs = eng.MaxSeqs * dp
-	}
-	if ec.MaxNumBatchedTokens == 0 && eng != nil {
-		ec.MaxNumBatchedTokens = eng.MaxBatchTokens * dp
+	if ec.MaxNumBatchedTokens == 0 {
+		ec.MaxNumBatchedTokens = tokens * dp
 	}
 	ec.DisableChunkedPrefill = d.NoChunkedPrefill
 	if s := d.Speculative; s != nil && s.DraftTokens > 0 {

@@ -9,7 +9,7 @@ import (
 )
 
 // The benchmarks serve a 14B-class dense model on H100s, with
-// H100Dense14B standing in for the performance model: prompts log-normal
+// h100Dense14B standing in for the performance model: prompts log-normal
 // with mean 1000 tokens, outputs log-normal with mean 250, Poisson
 // arrivals at 5 requests per second per replica (about 60% busy on
 // prefill and decode together, a stable queue), and 200,000 tokens of KV
@@ -17,7 +17,7 @@ import (
 // ~200 KB per token).
 
 func benchConfig(replicas int) Config {
-	return Config{Pool: Pool{Replicas: replicas, Timer: H100Dense14B(), Router: LeastOutstanding,
+	return Config{Pool: Pool{Replicas: replicas, Timer: h100Dense14B(), Router: LeastOutstanding,
 		Engine: EngineConfig{KVTokens: 200000}}}
 }
 

@@ -49,7 +49,7 @@ func invariantConfigs(t testing.TB) map[string]Config {
 		e := EngineConfig{MaxNumBatchedTokens: 2048, MaxNumSeqs: 64, KVTokens: kv, PrefixCaching: prefix,
 			SpecTokens: spec, SpecAcceptance: acc}
 		return Pool{Replicas: replicas, Engine: e, Router: router,
-			Timer: &budgetTimer{t: t, inner: H100Dense14B(), budget: 2048, maxSeq: 64}}
+			Timer: &budgetTimer{t: t, inner: h100Dense14B(), budget: 2048, maxSeq: 64}}
 	}
 	pre := pool(2, 20000, LeastOutstanding, true, 0, 0)
 	return map[string]Config{
@@ -136,7 +136,7 @@ func TestInvariantsOnRandomRuns(t *testing.T) {
 // TestLowLoadMatchesStepModel: with requests far apart, each runs alone,
 // so its TTFT is one prefill step and its TPOT the mean decode step.
 func TestLowLoadMatchesStepModel(t *testing.T) {
-	timer := H100Dense14B()
+	timer := h100Dense14B()
 	const in, out = 1000, 100
 	// Alone: one prefill step of 1000 tokens (budget 8192), then decode
 	// steps with contexts 1001 … 1099 (computed + the token itself).
@@ -199,7 +199,7 @@ func TestDeterministic(t *testing.T) {
 }
 
 func TestConfigErrors(t *testing.T) {
-	timer := H100Dense14B()
+	timer := h100Dense14B()
 	for _, tc := range []struct {
 		cfg  Config
 		want string
