@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"ersatz/internal/accuracy"
 	"flag"
 	"fmt"
 	"os"
@@ -105,6 +106,8 @@ func runPlan(e *env, args []string) error {
 	var base baselineFlags
 	base.register(fs)
 	htmlOut := fs.String("html", "", "also write the plan as one self-contained HTML page to FILE (charts, sortable table, sources)")
+	level := bandFlag(fs)
+	confidence := fs.Float64("confidence", 0, "pass a plan only if it meets its targets at the pessimistic edge of the band at this level, e.g. 0.9 (ranking stays on the point estimate)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -137,6 +140,15 @@ func runPlan(e *env, args []string) error {
 		Model: m, Catalog: cat, SLO: target, Policy: set, IncludeRoadmap: *roadmap, CrossVendor: *crossVendor,
 		Objective: plan.Objective(*objective), Costs: costs, Headroom: *headroom, BudgetUSDPerHour: *budget,
 		Engine: perf.Engine(*engine), Verify: *verify, VerifyRequests: *verifyRequests, Seed: *seed,
+		Bands: accuracy.Default(), BandLevel: *level, Confidence: *confidence,
+	}
+	if err := checkBand(*level); err != nil {
+		return err
+	}
+	if *confidence != 0 {
+		if err := checkBand(*confidence); err != nil {
+			return usagef("--confidence %g: want a level between 0.05 and 0.99, e.g. 0.9", *confidence)
+		}
 	}
 	if _, err := parseEngine(*engine); err != nil {
 		return err

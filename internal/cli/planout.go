@@ -127,7 +127,7 @@ func writePlan(w io.Writer, res *plan.Result, explain bool) error {
 		}
 	}
 	b.WriteString("\nEstimates: " + strings.Join(res.Estimates, "; ") + ".\n")
-	b.WriteString("Latency bands come from the uncertainty of the chip's numbers and the model's parameters.\n")
+	b.WriteString(bandText(res))
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -233,10 +233,12 @@ func chipLabel(p *plan.Plan) string {
 
 // planCSV is the per-chip table with plain numbers in SI units, one value
 // a column, for spreadsheets; cross-chip plans follow the per-chip ones.
+// band_level is the level of the ttft and tpot low/high columns (0: the
+// inputs' uncertainty only).
 func planCSV(res *plan.Result) *report.Table {
 	t := &report.Table{Header: []string{"chip", "prefill_chip", "policy", "serving", "chips", "nodes", "layout", "prefill_layout",
 		"weights", "replicas", "prefill_replicas", "batch", "ttft_s", "ttft_low_s", "ttft_high_s", "tpot_s", "tpot_low_s", "tpot_high_s",
-		"output_tokens_per_s_per_chip", "power_kw", "usd_per_hour", "usd_per_million_output_tokens", "binding", "verified_meets_slo"}}
+		"output_tokens_per_s_per_chip", "power_kw", "usd_per_hour", "usd_per_million_output_tokens", "binding", "verified_meets_slo", "band_level"}}
 	row := func(decision string, p *plan.Plan) {
 		verified := ""
 		if v := p.Verified; v != nil && v.Requests > 0 {
@@ -245,7 +247,7 @@ func planCSV(res *plan.Result) *report.Table {
 		g := func(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
 		t.Add(p.Chip, p.PrefillChip, decision, p.Serving, p.ChipsTotal, p.Nodes, p.Layout, p.PrefillLayout,
 			p.Weights, p.Replicas, p.PrefillReplicas, g(p.Batch), g(p.TTFTS), g(p.TTFTLowS), g(p.TTFTHighS), g(p.TPOTS), g(p.TPOTLowS), g(p.TPOTHighS),
-			g(p.OutputTPSPerChip), g(p.PowerKW), g(p.CostUSDPerHour), g(p.USDPerMTokens), p.Binding, verified)
+			g(p.OutputTPSPerChip), g(p.PowerKW), g(p.CostUSDPerHour), g(p.USDPerMTokens), p.Binding, verified, g(res.BandLevel))
 	}
 	if res.Baseline != nil {
 		row("baseline", res.Baseline.Plan)
@@ -260,4 +262,17 @@ func planCSV(res *plan.Result) *report.Table {
 	}
 	baselineCSVColumns(t, res)
 	return t
+}
+
+// bandText says what the latency bands are, at which level, and at which
+// confidence plans were checked.
+func bandText(res *plan.Result) string {
+	if res.BandLevel == 0 {
+		return "Latency bands come from the uncertainty of the chip's numbers and the model's parameters.\n"
+	}
+	s := fmt.Sprintf("Latency bands are %.0f%% intervals: the uncertainty of the chip's numbers and the model's parameters with the model's measured error for the engine on the chip's family (docs/accuracy.md).\n", res.BandLevel*100)
+	if res.Confidence > 0 {
+		s += fmt.Sprintf("Confidence %.0f%%: every plan meets its targets at the pessimistic edge of its %.0f%% band; plans are ranked by the point estimate.\n", res.Confidence*100, res.Confidence*100)
+	}
+	return s
 }

@@ -36,7 +36,11 @@ func runPredict(e *env, args []string) error {
 	slo.register(fs)
 	params := fs.String("params", "", "YAML file of efficiency parameters merged over the built-in ones")
 	asJSON := fs.Bool("json", false, "print JSON")
+	level := bandFlag(fs)
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := checkBand(*level); err != nil {
 		return err
 	}
 	cat, err := d.hardware(e)
@@ -141,11 +145,12 @@ func runPredict(e *env, args []string) error {
 		}
 		f = &corpus.File{Version: corpus.Version, Cases: []corpus.Case{c}}
 	}
+	banded := bandedPredictor(pred, cat, *level)
 	var outs []prediction
 	for i := range f.Cases {
 		c := &f.Cases[i]
-		out := prediction{ID: c.ID, Metric: c.Metric}
-		ev, err := pred.Evaluate(c)
+		out := prediction{ID: c.ID, Metric: c.Metric, BandLevel: *level}
+		ev, err := pred.Evaluate(c, banded)
 		if err != nil {
 			out.Reason = err.Error()
 		} else {
@@ -153,6 +158,7 @@ func runPredict(e *env, args []string) error {
 			if m := ev.Metric; m != nil {
 				out.Value, out.Low, out.High = &m.Value, m.Low, m.High
 			}
+			out.Bands = headlineBands(banded, c)
 		}
 		outs = append(outs, out)
 	}
@@ -178,14 +184,17 @@ func runPredict(e *env, args []string) error {
 }
 
 type prediction struct {
-	ID       string       `json:"id"`
-	Metric   string       `json:"metric,omitempty"`
-	Value    *float64     `json:"predicted,omitempty"`
-	Low      float64      `json:"low,omitempty"`
-	High     float64      `json:"high,omitempty"`
-	KVTokens int          `json:"kv_tokens_per_instance,omitempty"`
-	Result   *perf.Result `json:"result,omitempty"`
-	Reason   string       `json:"reason,omitempty"`
+	ID       string   `json:"id"`
+	Metric   string   `json:"metric,omitempty"`
+	Value    *float64 `json:"predicted,omitempty"`
+	Low      float64  `json:"low,omitempty"`
+	High     float64  `json:"high,omitempty"`
+	KVTokens int      `json:"kv_tokens_per_instance,omitempty"`
+	// BandLevel is the level of Low–High and of Bands.
+	BandLevel float64                `json:"band_level"`
+	Bands     map[string]*metricBand `json:"bands,omitempty"`
+	Result    *perf.Result           `json:"result,omitempty"`
+	Reason    string                 `json:"reason,omitempty"`
 }
 
 func writePrediction(w io.Writer, c *corpus.Case, o prediction) error {
@@ -202,13 +211,14 @@ func writePrediction(w io.Writer, c *corpus.Case, o prediction) error {
 	}
 	r := o.Result
 	if o.Value != nil {
-		fmt.Fprintf(&b, "%s: %s (band %s–%s)\n", o.Metric, report.Num(*o.Value, 4), report.Num(o.Low, 3), report.Num(o.High, 3))
+		fmt.Fprintf(&b, "%s: %s (%.0f%% band %s–%s)\n", o.Metric, report.Num(*o.Value, 4), o.BandLevel*100, report.Num(o.Low, 3), report.Num(o.High, 3))
 	}
 	fmt.Fprintf(&b, "throughput: %s output tok/s, %s input tok/s over %s chips (%s output tok/s per chip); %s tok/s per user\n",
 		report.Num(r.OutputTPS, 4), report.Num(r.InputTPS, 4), report.Num(r.Chips, 4), report.Num(r.OutputTPS/r.Chips, 4), report.Num(r.PerUser, 3))
 	fmt.Fprintf(&b, "TTFT: mean %s, p90 %s, p99 %s; TPOT: mean %s, p90 %s, p99 %s\n",
 		secs(float64(r.TTFT.Mean)), secs(float64(r.TTFT.P90)), secs(float64(r.TTFT.P99)),
 		secs(float64(r.TPOT.Mean)), secs(float64(r.TPOT.P90)), secs(float64(r.TPOT.P99)))
+	writeBands(&b, o)
 	if o.KVTokens > 0 {
 		fmt.Fprintf(&b, "KV capacity: %s tokens per instance\n", report.Num(float64(o.KVTokens), 4))
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"ersatz/internal/accuracy"
 	"ersatz/internal/corpus"
 	"ersatz/internal/hardware"
 	"ersatz/internal/model"
@@ -72,13 +73,18 @@ func vendorOf(cat *hardware.Catalog) func(string) string {
 }
 
 func runValidate(e *env, args []string) error {
-	fs := newFlags(e, "validate", "[--corpus FILE|published|independent] [--json]")
+	fs := newFlags(e, "validate", "[--corpus FILE|published|independent] [--cv] [--band 0.8] [--json]")
 	var cats catalogs
 	cats.register(fs)
 	file := fs.String("corpus", "published", "corpus file (the format of docs/corpus.md), or a built-in one: published, independent")
 	params := fs.String("params", "", "YAML file of efficiency parameters merged over the built-in ones (see internal/perf/params.yaml)")
 	asJSON := fs.Bool("json", false, "print the report as JSON (the spec's shape)")
+	cv := fs.Bool("cv", false, "cross-validate: predict each case with the stack efficiencies and residual spreads re-derived without its source (leave one source out)")
+	level := bandFlag(fs)
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := checkBand(*level); err != nil {
 		return err
 	}
 	cat, err := cats.hardware(e)
@@ -96,7 +102,17 @@ func runValidate(e *env, args []string) error {
 	for _, w := range warns {
 		fmt.Fprintf(e.stderr, "ersatz validate: warning: %v\n", w)
 	}
-	rep := corpus.EvaluateFile(f, newPredictor(cat, p, fsys))
+	pred := bandedPredictor(newPredictor(cat, p, fsys), cat, *level)
+	note := fmt.Sprintf("stack efficiencies and residual spreads from the shipped corpus (in-sample for its cases; --cv holds each source out); bands are %.0f%% intervals", *level*100)
+	if *cv {
+		s := accuracy.Setup{Params: p, Family: familyOf(cat),
+			Predictor: func(pp *perf.Params) corpus.Predictor { return newPredictor(cat, pp, fsys) }}
+		var groups int
+		pred, groups = s.CrossValidated(f.Cases, *level)
+		note = accuracy.CVNote(groups, *level)
+	}
+	rep := corpus.EvaluateFile(f, pred)
+	rep.BandLevel, rep.Note = *level, note
 	rep.SetVendors(vendorOf(cat))
 	if *asJSON {
 		return report.WriteJSON(e.stdout, rep)

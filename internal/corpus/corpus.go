@@ -52,6 +52,9 @@ func (u *Unreadable) prefix() string {
 type Case struct {
 	ID     string `json:"id"`
 	Source string `json:"source,omitempty"`
+	// Group (optional) names the cases of one source that share a
+	// harness, for cross-validation; see [Case.GroupKey].
+	Group string `json:"group,omitempty"`
 	// Claim is who stands behind the figure: vendor, operator,
 	// independent, mlperf, user or measured-here.
 	Claim string `json:"claim,omitempty"`

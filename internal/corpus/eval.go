@@ -43,6 +43,7 @@ type Result struct {
 	// InBand reports Low <= Measured <= High.
 	InBand bool   `json:"in_band"`
 	Chip   string `json:"chip"`
+	Engine string `json:"engine,omitempty"`
 	Vendor string `json:"vendor,omitempty"`
 	Claim  string `json:"claim,omitempty"`
 	Detail any    `json:"detail,omitempty"`
@@ -66,6 +67,9 @@ type Summary struct {
 	MAPE           float64 `json:"mape"`
 	WithinBand     float64 `json:"within_band"`
 	Within25Pct    float64 `json:"within_25pct"`
+	// MedianBandWidth is the median of (high − low) / predicted over the
+	// cases with a band.
+	MedianBandWidth float64 `json:"median_band_width"`
 }
 
 // Report is the outcome of [Evaluate]. Its JSON form is the spec's
@@ -76,8 +80,14 @@ type Report struct {
 	// ByMetric, ByClaim and ByVendor summarise subsets. ByVendor is
 	// filled by [Report.SetVendors].
 	ByMetric map[string]Summary `json:"by_metric,omitempty"`
+	ByEngine map[string]Summary `json:"by_engine,omitempty"`
 	ByClaim  map[string]Summary `json:"by_claim,omitempty"`
 	ByVendor map[string]Summary `json:"by_vendor,omitempty"`
+	// BandLevel is the probability the bands are meant to hold the
+	// measured figure with (0: not stated); Note, printed under the
+	// text report, says how the predictions and bands were made.
+	BandLevel float64 `json:"band_level,omitempty"`
+	Note      string  `json:"note,omitempty"`
 }
 
 // Evaluate predicts every case with p and compares the prediction with the
@@ -97,6 +107,7 @@ func (r *Report) summarize() {
 	r.Summary = Summarize(r.Cases)
 	r.ByMetric = groupBy(r.Cases, func(x *Result) string { return x.Metric })
 	r.ByClaim = groupBy(r.Cases, func(x *Result) string { return x.Claim })
+	r.ByEngine = groupBy(r.Cases, func(x *Result) string { return x.Engine })
 }
 
 // EvaluateFile is [Evaluate] over a parsed file: the cases that could not
@@ -126,19 +137,19 @@ func unreadable(u *Unreadable) Result {
 		id = fmt.Sprintf("cases[%d]", u.Index)
 	}
 	c := &u.Case
-	return Result{ID: id, Metric: c.Metric, Measured: c.Measured, Chip: c.Chip, Claim: c.Claim,
+	return Result{ID: id, Metric: c.Metric, Measured: c.Measured, Chip: c.Chip, Claim: c.Claim, Engine: c.Engine,
 		Unreadable: true, Reason: "unreadable: " + u.Reason()}
 }
 
 func evaluate(c *Case, p Predictor) (res Result) {
-	res = Result{ID: c.ID, Metric: c.Metric, Measured: c.Measured, Chip: c.Chip, Claim: c.Claim}
+	res = Result{ID: c.ID, Metric: c.Metric, Measured: c.Measured, Chip: c.Chip, Claim: c.Claim, Engine: c.Engine}
 	if !(c.Measured > 0) {
 		res.Reason = "case has no measured value"
 		return res
 	}
 	defer func() {
 		if v := recover(); v != nil {
-			res = Result{ID: c.ID, Metric: c.Metric, Measured: c.Measured, Chip: c.Chip, Claim: c.Claim,
+			res = Result{ID: c.ID, Metric: c.Metric, Measured: c.Measured, Chip: c.Chip, Claim: c.Claim, Engine: c.Engine,
 				Reason: fmt.Sprintf("predictor panicked: %v", v)}
 		}
 	}()
@@ -171,6 +182,7 @@ func Summarize(rs []Result) Summary {
 	abs := make([]float64, 0, len(rs))
 	var sum float64
 	var band, w25 int
+	var widths []float64
 	for i := range rs {
 		r := &rs[i]
 		a := r.AbsError()
@@ -183,16 +195,15 @@ func Summarize(rs []Result) Summary {
 		if r.InBand {
 			band++
 		}
+		if r.Low != nil && *r.Predicted > 0 {
+			widths = append(widths, (*r.High-*r.Low) / *r.Predicted)
+		}
 		if a <= 0.25 {
 			w25++
 		}
 	}
-	sort.Float64s(abs)
-	if n := len(abs); n%2 == 1 {
-		s.MedianAbsError = abs[n/2]
-	} else {
-		s.MedianAbsError = (abs[n/2-1] + abs[n/2]) / 2
-	}
+	s.MedianAbsError = median(abs)
+	s.MedianBandWidth = median(widths)
 	s.MAPE = sum / float64(s.N)
 	s.WithinBand = float64(band) / float64(s.N)
 	s.Within25Pct = float64(w25) / float64(s.N)
@@ -225,4 +236,18 @@ func (r *Report) SetVendors(vendorOf func(chip string) string) {
 		r.Cases[i].Vendor = vendorOf(r.Cases[i].Chip)
 	}
 	r.ByVendor = groupBy(r.Cases, func(x *Result) string { return x.Vendor })
+}
+
+// median is the middle value (the mean of the two middle ones for an even
+// count), or 0 for none. It sorts xs.
+func median(xs []float64) float64 {
+	n := len(xs)
+	if n == 0 {
+		return 0
+	}
+	sort.Float64s(xs)
+	if n%2 == 1 {
+		return xs[n/2]
+	}
+	return (xs[n/2-1] + xs[n/2]) / 2
 }

@@ -46,8 +46,11 @@ cases:
 	// id    chip      metric                        measured  predicted  error   band
 	// demo  h100-sxm  output_tokens_per_s_per_chip  10000     11000      +10.0%  10000..12000 ok
 	//
-	// metric                        n  failed  median |error|  within 25%  within band
-	// output_tokens_per_s_per_chip  1  0       10.0%           100%        100%
+	// engine   n  failed  median |error|  within 25%  within band  band width
+	// unknown  1  0       10.0%           100%        100%         18%
 	//
-	// all: n 1, failed 0, median |error| 10.0%, mape 10.0%, within 25% 100%, within band 100%
+	// metric                        n  failed  median |error|  within 25%  within band  band width
+	// output_tokens_per_s_per_chip  1  0       10.0%           100%        100%         18%
+	//
+	// all: n 1, failed 0, median |error| 10.0%, mape 10.0%, within 25% 100%, within band 100%, median band width 18%
 }

@@ -9,9 +9,10 @@ import (
 )
 
 // WriteText writes the report as text: one row per case (id, chip, metric,
-// measured, predicted, error %, band), then the error grouped by vendor
-// and by metric (n, failed, median |error|, share within 25 %, share
-// within band), then the overall summary. vendorOf maps a chip to its
+// measured, predicted, error %, band), then the error grouped by vendor,
+// engine and metric (n, failed, median |error|, share within 25 %, share
+// within band, median relative band width (high − low) / predicted), then
+// the overall summary and the report's Note. vendorOf maps a chip to its
 // vendor; when it is nil the vendor table is left out (unless
 // [Report.SetVendors] was called before).
 func (r *Report) WriteText(w io.Writer, vendorOf func(chip string) string) error {
@@ -48,12 +49,20 @@ func (r *Report) WriteText(w io.Writer, vendorOf func(chip string) string) error
 			return err
 		}
 	}
+	if len(r.ByEngine) > 0 {
+		if err := writeGroups(w, "engine", r.ByEngine); err != nil {
+			return err
+		}
+	}
 	if err := writeGroups(w, "metric", r.ByMetric); err != nil {
 		return err
 	}
 	s := r.Summary
-	_, err := fmt.Fprintf(w, "\nall: n %d, failed %d, median |error| %.1f%%, mape %.1f%%, within 25%% %.0f%%, within band %.0f%%\n",
-		s.N, s.Failed, s.MedianAbsError*100, s.MAPE*100, s.Within25Pct*100, s.WithinBand*100)
+	_, err := fmt.Fprintf(w, "\nall: n %d, failed %d, median |error| %.1f%%, mape %.1f%%, within 25%% %.0f%%, within band %.0f%%, median band width %.0f%%\n",
+		s.N, s.Failed, s.MedianAbsError*100, s.MAPE*100, s.Within25Pct*100, s.WithinBand*100, s.MedianBandWidth*100)
+	if err == nil && r.Note != "" {
+		_, err = fmt.Fprintln(w, r.Note)
+	}
 	return err
 }
 
@@ -65,10 +74,10 @@ func writeGroups(w io.Writer, title string, groups map[string]Summary) error {
 	sort.Strings(keys)
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "%s\tn\tfailed\tmedian |error|\twithin 25%%\twithin band\n", title)
+	fmt.Fprintf(tw, "%s\tn\tfailed\tmedian |error|\twithin 25%%\twithin band\tband width\n", title)
 	for _, k := range keys {
 		s := groups[k]
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f%%\t%.0f%%\t%.0f%%\n", k, s.N, s.Failed, s.MedianAbsError*100, s.Within25Pct*100, s.WithinBand*100)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f%%\t%.0f%%\t%.0f%%\t%.0f%%\n", k, s.N, s.Failed, s.MedianAbsError*100, s.Within25Pct*100, s.WithinBand*100, s.MedianBandWidth*100)
 	}
 	return tw.Flush()
 }

@@ -109,6 +109,8 @@ type Instance struct {
 	graphMax             float64
 	imbalance            float64
 	allGather            bool // EP tokens reach the experts by all-gather + reduce-scatter
+	// Measured stack efficiencies of the engine on the family (1: none).
+	stackDecode, stackPrefill float64
 
 	// Per-stage layer counts (the fullest stage).
 	layers, moeLayers, denseLayers, slidingLayers float64
@@ -230,6 +232,7 @@ func New(d Deployment, p *Params) (*Instance, error) {
 		return nil, err
 	}
 	in := &Instance{d: d, fam: fam, eng: p.Engine(d.Engine), compute: compute}
+	in.stackDecode, in.stackPrefill = p.StackEfficiency(d.Engine, c.Family)
 	in.dpc = d.DevicesPerChip
 	if in.dpc <= 0 {
 		in.dpc = c.EngineDevices()

@@ -31,7 +31,7 @@ func ExampleInstance_Step() {
 	fmt.Printf("step %v: ffn %v (%v), attention %v (%v), tp %v\n",
 		s.Total, s.FFN.Seconds, s.FFN.Bound, s.Attention.Seconds, s.Attention.Bound, s.TPComm.Seconds)
 	// Output:
-	// step 21.9ms: ffn 11.2ms (memory), attention 3.69ms (memory), tp 663µs
+	// step 22ms: ffn 11.2ms (memory), attention 3.7ms (memory), tp 665µs
 }
 
 // Offline throughput of four TP2 instances on eight H100s.
@@ -48,5 +48,5 @@ func ExampleServe() {
 	p := r.Pools[0]
 	fmt.Printf("%.0f output tok/s per chip at batch %.0f (%s), TPOT %v\n", r.OutputTPS/r.Chips, p.Batch, p.BatchLimit, r.TPOT.Mean)
 	// Output:
-	// 2203 output tok/s per chip at batch 257 (kv-cache), TPOT 58.3ms
+	// 2200 output tok/s per chip at batch 257 (kv-cache), TPOT 58.4ms
 }

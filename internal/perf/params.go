@@ -29,6 +29,9 @@ type Family struct {
 	Inherit string  `json:"inherit,omitempty"`
 	Widen   float64 `json:"widen,omitempty"`
 	Note    string  `json:"note,omitempty"`
+	// Parent is Inherit once resolved (Inherit is cleared so that a second
+	// resolve does not widen again); stack efficiencies follow it.
+	Parent string `json:"-"`
 
 	// GEMMEff is the share of the 16-bit dense peak a large matmul reaches.
 	GEMMEff *Param `json:"gemm_eff,omitempty"`
@@ -147,6 +150,9 @@ type Params struct {
 	Sources  map[string]string        `json:"sources,omitempty"`
 	Families map[string]*Family       `json:"families"`
 	Engines  map[string]*EngineParams `json:"engines"`
+	// Stack holds the measured stack efficiencies by [StackKey]
+	// (engine/family), generated from the corpus (docs/accuracy.md).
+	Stack map[string]*Stack `json:"stack,omitempty"`
 }
 
 // DefaultParams returns the embedded parameter set. It panics only when the
@@ -183,6 +189,12 @@ func (p *Params) Merge(o *Params) {
 	}
 	for k, e := range o.Engines {
 		p.Engines[k] = e
+	}
+	for k, s := range o.Stack {
+		if p.Stack == nil {
+			p.Stack = map[string]*Stack{}
+		}
+		p.Stack[k] = s
 	}
 }
 
@@ -245,6 +257,9 @@ func (p *Params) resolve() error {
 			return fmt.Errorf("perf params: engine %s: ep_comm %q: want %s or %s", n, e.EPComm, EPAllToAll, EPAllGather)
 		}
 	}
+	if err := p.checkStack(); err != nil {
+		return err
+	}
 	if _, ok := p.Engines[string(Other)]; !ok {
 		return fmt.Errorf("perf params: engine %q is required (it is the fallback)", Other)
 	}
@@ -295,7 +310,7 @@ func (p *Params) inherit(n string, depth int) error {
 		c.Source = "inherited from " + f.Inherit + ": " + c.Source
 		*q.p = &c
 	}
-	f.Inherit = "" // resolved; a second resolve must not widen again
+	f.Parent, f.Inherit = f.Inherit, "" // resolved; a second resolve must not widen again
 	return nil
 }
 

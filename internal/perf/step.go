@@ -174,10 +174,10 @@ func (in *Instance) Step(b *Batch) Step {
 	// and CloudMatrix at large batch), so the faster of the two counts.
 	if in.eng.EPOverlap && in.d.DP > 1 && in.d.EP > 1 && b.DecodeSeqs+b.PrefillSeqs >= 2*in.d.DP {
 		if t := in.step(b, true); t.Total < s.Total {
-			return t
+			return in.stacked(b, t)
 		}
 	}
-	return s
+	return in.stacked(b, s)
 }
 
 func (in *Instance) step(b *Batch, tbo bool) Step {

@@ -217,6 +217,10 @@ func (req *Request) baseline(b Baseline, f *fleet) (*BaselineResult, error) {
 	if p := r.Pool("mixed"); p != nil {
 		pl.Batch, pl.Bound = p.Batch, dominant(p.Step)
 	}
+	// The band at the request's level, as every plan's, on the fleet's engine.
+	r2 := *req
+	r2.Engine = b.Engine
+	r2.calibrate(pl, b.Chip, b.Chip)
 	s.price(pl, float64(b.Count))
 	pl.Policy = string(req.Policy.Decide(b.Chip).Action)
 	carries := f.capacity > 0 && req.Traffic.RatePerS*(1+req.Headroom) <= f.capacity*(1+1e-9) && !r.Saturated

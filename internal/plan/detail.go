@@ -89,12 +89,20 @@ func instanceOf(req Request, engine perf.Engine, chipID, nodeID, weights, kv, la
 		TP: l.TP, PP: l.PP, EP: l.EP, DP: l.DP, Engine: engine}, req.Params)
 }
 
-// Curve predicts a plan's latency, with its band, at each rate.
+// Curve predicts a plan's latency, with its band, at each rate: the band
+// at the request's level, as the plan's own.
 func Curve(req Request, p *Plan, engine perf.Engine, rates []float64) ([]CurvePoint, error) {
-	pct := req.SLO.Percentile
-	if pct == 0 {
-		pct = 90
+	if err := req.validate(); err != nil {
+		return nil, err
 	}
+	if engine != "" {
+		req.Engine = engine
+	}
+	dec, pre := chipOf(&req, p.Chip), chipOf(&req, p.Chip)
+	if p.PrefillChip != "" {
+		pre = chipOf(&req, p.PrefillChip)
+	}
+	pct := req.SLO.Percentile
 	var out []CurvePoint
 	for _, rate := range rates {
 		sc, err := Scenario(req, p, engine, rate)
@@ -114,11 +122,13 @@ func Curve(req Request, p *Plan, engine perf.Engine, rates []float64) ([]CurvePo
 			}
 		}
 		r, hi, lo := rs[0], rs[1], rs[2]
-		out = append(out, CurvePoint{RatePerS: rate, OutputTPS: r.OutputTPS,
-			TTFTS: float64(r.TTFT.At(pct)), TPOTS: float64(r.TPOT.At(pct)),
+		band := &Plan{TTFTS: float64(r.TTFT.At(pct)), TPOTS: float64(r.TPOT.At(pct)),
 			TTFTLowS: float64(lo.TTFT.At(pct)), TTFTHighS: float64(hi.TTFT.At(pct)),
-			TPOTLowS: float64(lo.TPOT.At(pct)), TPOTHighS: float64(hi.TPOT.At(pct)),
-			Saturated: r.Saturated})
+			TPOTLowS: float64(lo.TPOT.At(pct)), TPOTHighS: float64(hi.TPOT.At(pct))}
+		req.calibrate(band, dec, pre)
+		out = append(out, CurvePoint{RatePerS: rate, OutputTPS: r.OutputTPS,
+			TTFTS: band.TTFTS, TPOTS: band.TPOTS, TTFTLowS: band.TTFTLowS, TTFTHighS: band.TTFTHighS,
+			TPOTLowS: band.TPOTLowS, TPOTHighS: band.TPOTHighS, Saturated: r.Saturated})
 	}
 	return out, nil
 }
@@ -126,6 +136,9 @@ func Curve(req Request, p *Plan, engine perf.Engine, rates []float64) ([]CurvePo
 // Breakdown is the steady state of a plan at the planned rate: each
 // pool's step by component, for a report's step breakdown.
 func Breakdown(req Request, p *Plan, engine perf.Engine) (perf.Result, error) {
+	if err := req.validate(); err != nil {
+		return perf.Result{}, err
+	}
 	sc, err := Scenario(req, p, engine, req.Traffic.RatePerS)
 	if err != nil {
 		return perf.Result{}, err

@@ -3,6 +3,8 @@ package plan
 import (
 	"math"
 	"testing"
+
+	"ersatz/internal/accuracy"
 )
 
 // The report's curve goes through the plan's own row at the planned rate:
@@ -11,6 +13,7 @@ import (
 func TestCurveAgreesWithPlan(t *testing.T) {
 	req := request(t, "deepseek-ai/DeepSeek-R1", "ascend-910c", "ascend-910b2", "ascend-910b3", "h20")
 	req.Traffic = Traffic{RatePerS: 8, InputTokens: 1155, OutputTokens: 211}
+	req.Bands = accuracy.Default() // the bands at a level, as the CLI plans
 	res, err := Run(req)
 	if err != nil {
 		t.Fatal(err)
@@ -37,7 +40,7 @@ func TestCurveAgreesWithPlan(t *testing.T) {
 		for _, c := range []struct {
 			name      string
 			got, want float64
-		}{{"TTFT", got.TTFTS, p.TTFTS}, {"TPOT", got.TPOTS, p.TPOTS}, {"TPOT high", got.TPOTHighS, p.TPOTHighS}} {
+		}{{"TTFT", got.TTFTS, p.TTFTS}, {"TPOT", got.TPOTS, p.TPOTS}, {"TPOT high", got.TPOTHighS, p.TPOTHighS}, {"TTFT low", got.TTFTLowS, p.TTFTLowS}} {
 			if math.Abs(c.got-c.want) > 1e-9*c.want {
 				t.Errorf("%s %s: curve %s %g at the planned rate, plan %g", p.Chip, kind, c.name, c.got, c.want)
 			}

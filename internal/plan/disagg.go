@@ -48,10 +48,13 @@ const maxPrefillGrowth = 4
 func (s *chipSearch) disaggregate(fitting []placed, sh shape, w perf.Workload) {
 	req := s.req
 	var dec, pre *pool
+	// At a confidence, the decode pool is sized for the TPOT target at
+	// its pessimistic edge.
+	tpotTarget := req.SLO.TPOTS / s.tpotEdge
 	for _, f := range fitting {
 		s.candidates++
 		r, err := perf.Serve(perf.Scenario{Prefill: f.in, PrefillCount: 1, Decode: f.in, DecodeCount: 1, Workload: w,
-			Load: perf.Load{Kind: perf.SLOOnly, SLO: &perf.SLO{TPOT: units.Seconds(req.SLO.TPOTS), Percentile: req.SLO.Percentile}}})
+			Load: perf.Load{Kind: perf.SLOOnly, SLO: &perf.SLO{TPOT: units.Seconds(tpotTarget), Percentile: req.SLO.Percentile}}})
 		if err != nil {
 			continue
 		}
@@ -108,12 +111,13 @@ func sizeDisagg(req *Request, pre, dec *pool, w perf.Workload, reject func(reaso
 		return perf.Serve(perf.Scenario{Prefill: p, PrefillCount: np, Decode: d, DecodeCount: nd, Workload: w,
 			Load: perf.Load{Kind: perf.Rate, Rate: req.Traffic.RatePerS}})
 	}
+	ttftEdge, tpotEdge := req.edges(dec.chip, pre.chip)
 	for np := np0; np <= np0*maxPrefillGrowth; np++ {
 		r, err := eval(np, 0)
 		if err != nil {
 			return nil, nil
 		}
-		ttft, tpot := float64(r.TTFT.At(pct)), float64(r.TPOT.At(pct))
+		ttft, tpot := float64(r.TTFT.At(pct))*ttftEdge, float64(r.TPOT.At(pct))*tpotEdge
 		if req.SLO.TPOTS > 0 && tpot > req.SLO.TPOTS {
 			reject(ReasonTPOT, fmt.Sprintf("%s: TPOT p%g %.1f ms > %.1f ms", name, pct, tpot*1e3, req.SLO.TPOTS*1e3), tpot/req.SLO.TPOTS)
 			return nil, nil
@@ -130,9 +134,8 @@ func sizeDisagg(req *Request, pre, dec *pool, w perf.Workload, reject func(reaso
 			Chip: dec.chip.ID, Vendor: dec.chip.Vendor, Node: dec.node.ID, Serving: "disaggregated",
 			Weights: string(dec.sh.weights), KVCache: string(dec.sh.kv), Layout: dec.layout.String(), Devices: dec.layout.Devices(),
 			Replicas: nd, PrefillLayout: pre.layout.String(), PrefillReplicas: np,
-			TTFTS: ttft, TPOTS: tpot,
-			TTFTLowS: float64(lo.TTFT.At(pct)), TTFTHighS: float64(hi.TTFT.At(pct)),
-			TPOTLowS: float64(lo.TPOT.At(pct)), TPOTHighS: float64(hi.TPOT.At(pct)),
+			TTFTS: float64(r.TTFT.At(pct)), TTFTLowS: float64(lo.TTFT.At(pct)), TTFTHighS: float64(hi.TTFT.At(pct)),
+			TPOTS: float64(r.TPOT.At(pct)), TPOTLowS: float64(lo.TPOT.At(pct)), TPOTHighS: float64(hi.TPOT.At(pct)),
 			Binding: fmt.Sprintf("TPOT p%g %.0f ms (decode), %d:%d prefill:decode", pct, req.SLO.TPOTS*1e3, np, nd),
 		}
 		pl.KVTokens = kvTokens(dec.in)
@@ -142,6 +145,10 @@ func sizeDisagg(req *Request, pre, dec *pool, w perf.Workload, reject func(reaso
 		if dp := r.Pool("decode"); dp != nil {
 			pl.Bound = dominant(dp.Step)
 			pl.Batch = dp.Batch // at the planned load, not the most the TPOT target allows
+		}
+		if ok, reason, detail, miss := req.calibrate(pl, dec.chip, pre.chip); !ok {
+			reject(reason, name+": "+detail, miss)
+			return nil, nil
 		}
 		pair := &instancePair{mixed: dec.in, prefill: pre.in, prefillReplicas: np, decode: dec, pre: pre}
 		priceDisagg(req, pl, pair)

@@ -12,6 +12,7 @@
 package plan
 
 import (
+	"ersatz/internal/accuracy"
 	"ersatz/internal/hardware"
 	"ersatz/internal/model"
 	"ersatz/internal/perf"
@@ -80,6 +81,13 @@ type Request struct {
 	CrossVendor bool
 	Engine      perf.Engine
 	Params      *perf.Params
+	// Bands, when set, makes every latency band an interval at BandLevel
+	// (0: 0.8) from the model's residual spread (bands.go); Confidence P
+	// (0: none) passes a plan only if it meets its targets at the
+	// pessimistic edge of the band at level P.
+	Bands      *accuracy.Table
+	BandLevel  float64
+	Confidence float64
 	// Verify is how many of the best plans per chip the simulator checks
 	// (0 skips verification); VerifyRequests bounds each simulation.
 	Verify         int
@@ -121,6 +129,10 @@ type Plan struct {
 	TTFTHighS float64 `json:"ttft_high_s"`
 	TPOTLowS  float64 `json:"tpot_low_s"`
 	TPOTHighS float64 `json:"tpot_high_s"`
+	// TTFTEdgeS and TPOTEdgeS are the pessimistic edges at the request's
+	// Confidence, when one was asked for.
+	TTFTEdgeS float64 `json:"ttft_edge_s,omitempty"`
+	TPOTEdgeS float64 `json:"tpot_edge_s,omitempty"`
 
 	OutputTPSPerChip float64 `json:"output_tokens_per_s_per_chip"`
 	PowerKW          float64 `json:"power_kw"`
@@ -224,4 +236,9 @@ type Result struct {
 	Estimates []string `json:"estimates"`
 	// Baseline sets every plan beside the fleet the user runs now (RunBaseline).
 	Baseline *BaselineResult `json:"baseline,omitempty"`
+	// BandLevel is the level of the latency bands (0: bands from the
+	// inputs' uncertainty only); Confidence the level plans were checked
+	// at (0: none).
+	BandLevel  float64 `json:"band_level,omitempty"`
+	Confidence float64 `json:"confidence,omitempty"`
 }

@@ -25,11 +25,15 @@ func Run(req Request) (*Result, error) {
 		Model: req.Model.ID, Traffic: req.Traffic, SLO: req.SLO, Policy: req.Policy.ID(),
 		Objective: req.Objective, Costs: req.Costs, Rejected: map[string]int{},
 	}
+	if req.Bands != nil {
+		res.BandLevel, res.Confidence = req.BandLevel, req.Confidence
+	}
 	res.Estimates = estimates(req)
 	searches := make([]*chipSearch, len(chips))
 	for i, c := range chips {
 		s := &chipSearch{req: &req, chip: c, instances: map[*Plan]*instancePair{},
 			res: &ChipResult{Chip: c.ID, Vendor: c.Vendor, Rejected: map[string]int{}}}
+		s.ttftEdge, s.tpotEdge = req.edges(c, c)
 		searches[i] = s
 		res.Chips = append(res.Chips, s.res)
 	}

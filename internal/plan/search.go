@@ -77,6 +77,12 @@ func (req *Request) validate() error {
 	if req.VerifyRequests == 0 {
 		req.VerifyRequests = 2000
 	}
+	if req.BandLevel == 0 {
+		req.BandLevel = 0.8
+	}
+	if !(req.BandLevel > 0 && req.BandLevel < 1) || !(req.Confidence >= 0 && req.Confidence < 1) {
+		return fmt.Errorf("band level %g, confidence %g: want levels in (0, 1)", req.BandLevel, req.Confidence)
+	}
 	return nil
 }
 
@@ -173,6 +179,9 @@ type chipSearch struct {
 	// that disaggregate across chips.
 	bestPre, bestDec *pool
 	instances        map[*Plan]*instancePair
+	// ttftEdge and tpotEdge move a point latency to the pessimistic edge
+	// of its residual spread at the request's confidence (1: none).
+	ttftEdge, tpotEdge float64
 }
 
 // instancePair keeps the perf instances behind a plan for verification.
@@ -279,7 +288,7 @@ func (s *chipSearch) screen(in *perf.Instance, sh shape, l fit.Layout, w perf.Wo
 		}
 		s.candidates++
 		p := in.At(w, b, 0)
-		tpot, ttft := float64(p.TPOT.At(pct)), float64(p.TTFT.At(pct))
+		tpot, ttft := float64(p.TPOT.At(pct))*s.tpotEdge, float64(p.TTFT.At(pct))*s.ttftEdge
 		if req.SLO.TPOTS > 0 && tpot > req.SLO.TPOTS {
 			s.reject(ReasonTPOT, fmt.Sprintf("%s %s batch %.0f: TPOT p%g %.1f ms > %.1f ms", l, sh.weights, b, pct, tpot*1e3, req.SLO.TPOTS*1e3), tpot/req.SLO.TPOTS)
 			binding = fmt.Sprintf("TPOT p%g %.0f ms", pct, req.SLO.TPOTS*1e3)
@@ -353,6 +362,10 @@ func (s *chipSearch) planFor(in *perf.Instance, sh shape, l fit.Layout, w perf.W
 		Binding: binding, Bound: dominant(best.Step),
 	}
 	pl.KVTokens = kvTokens(in)
+	if ok, reason, detail, miss := req.calibrate(pl, s.chip, s.chip); !ok {
+		s.reject(reason, detail, miss)
+		return nil
+	}
 	s.price(pl, float64(replicas)*chipsPer)
 	if req.BudgetUSDPerHour > 0 && pl.CostUSDPerHour > req.BudgetUSDPerHour {
 		s.reject(ReasonBudget, fmt.Sprintf("%s %s: $%.0f/h > budget $%.0f/h", l, sh.weights, pl.CostUSDPerHour, req.BudgetUSDPerHour), pl.CostUSDPerHour/req.BudgetUSDPerHour)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"ersatz/internal/accuracy"
 	"ersatz/internal/corpus"
 	"ersatz/internal/perf"
 )
@@ -23,7 +24,9 @@ import (
 // until issue 9 item 4 added 45 published non-NVIDIA and H20 figures,
 // encoded as their sources state them, with no parameter moved
 // (docs/corpus.md, "Evidence off NVIDIA", lists them). On the 103 cases the
-// model measures median 17.5%, 55% within 25%, and the floor is now that.
+// model measured median 17.5%, 55% within 25%; with each engine's own KV
+// memory rule and the stack efficiencies estimated from the corpus
+// (issue 9 item 3) it measures 17.4%, 57%, and the floor is that.
 // The new cases that moved it, by how far they miss: GPUStack's vLLM-Ascend
 // v0.9.1 runs on 910B (+41% to +577% throughput, TPOT -69% and -89%), the
 // vllm-ascend Kimi-K2-Thinking tutorial on an Atlas 800 A3 (TPOT ~4x too
@@ -35,7 +38,7 @@ import (
 // systematic per engine and chip family, which is what issue 9 item 3's
 // stack efficiency estimates; no model parameter was moved to meet them.
 var accuracyFloor = map[string]struct{ median, within25 float64 }{
-	"published.yaml":   {median: 0.175, within25: 0.55},
+	"published.yaml":   {median: 0.175, within25: 0.565},
 	"independent.yaml": {median: 0.15, within25: 0.80},
 }
 
@@ -225,5 +228,59 @@ func TestTRTLLMTable(t *testing.T) {
 		len(dense), med(dense)*100, within(dense)*100, len(moe), med(moe)*100, within(moe)*100)
 	if m, w := med(dense), within(dense); m > 0.07 || w < 0.92 {
 		t.Errorf("dense rows: median %.1f%%, %.0f%% within 25%%; recorded 5.8%% and 94%%", m*100, w*100)
+	}
+}
+
+// cvFloor holds the shipped corpus's figures (docs/accuracy.md): in
+// sample (the shipped stack efficiencies and residual table) and
+// cross-validated (both re-derived without each case's source), on the 103
+// cases after issue 9's evidence off NVIDIA was merged (20 groups). The
+// issue's acceptance is a cross-validated median ≤ 12% with the 80% band's
+// coverage in [75%, 90%]: the coverage holds (82%), the median does not
+// (18.6%), and the floor records it there rather than pretending. The
+// misses are the 2024-25 vLLM, SGLang and MindIE builds on MI300X, 910B and
+// 910C (docs/corpus.md, Evidence off NVIDIA), whose pairs have too few
+// independent sources for a stack efficiency to survive leaving one out.
+var cvFloor = map[string]struct{ median, within25, coverLo, coverHi, width float64 }{
+	"in-sample":       {median: 0.175, within25: 0.565, coverLo: 0.80, coverHi: 0.90, width: 0.72},
+	"cross-validated": {median: 0.187, within25: 0.555, coverLo: 0.75, coverHi: 0.90, width: 0.95},
+}
+
+// TestCrossValidated holds the calibrated 80% bands and the
+// leave-one-source-out accuracy of the shipped corpus to their floors.
+func TestCrossValidated(t *testing.T) {
+	f, _, err := corpus.ParseCorpus(corpus.Published())
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := New(corpus.FS(), ".")
+	family := func(chip string) string {
+		if c, err := base.Hardware.Chip(chip); err == nil {
+			return c.Family
+		}
+		return ""
+	}
+	s := accuracy.Setup{Params: base.Params, Family: family, Predictor: func(p *perf.Params) corpus.Predictor {
+		pr := *base
+		pr.Params = p
+		return &pr
+	}}
+	reps := map[string]*corpus.Report{
+		"in-sample":       corpus.Evaluate(f.Cases, &accuracy.Banded{Base: base, Table: accuracy.Default(), Level: 0.8, Family: family}),
+		"cross-validated": s.CrossValidate(f.Cases, 0.8),
+	}
+	for name, rep := range reps {
+		sum, fl := rep.Summary, cvFloor[name]
+		t.Logf("%s: n=%d median |err| %.1f%%, within 25%% %.0f%%, 80%% band coverage %.0f%%, median width %.0f%%",
+			name, sum.N, sum.MedianAbsError*100, sum.Within25Pct*100, sum.WithinBand*100, sum.MedianBandWidth*100)
+		if sum.MedianAbsError > fl.median || sum.Within25Pct < fl.within25-1e-9 {
+			t.Errorf("%s: median %.1f%%, %.0f%% within 25%%; recorded %.1f%% and %.0f%%", name, sum.MedianAbsError*100, sum.Within25Pct*100, fl.median*100, fl.within25*100)
+		}
+		if sum.WithinBand < fl.coverLo-1e-9 || sum.WithinBand > fl.coverHi+1e-9 {
+			t.Errorf("%s: the 80%% band holds %.0f%% of cases; recorded %.0f–%.0f%%", name, sum.WithinBand*100, fl.coverLo*100, fl.coverHi*100)
+		}
+		if sum.MedianBandWidth > fl.width {
+			t.Errorf("%s: median band width %.0f%%, recorded at most %.0f%%", name, sum.MedianBandWidth*100, fl.width*100)
+		}
 	}
 }

@@ -14,8 +14,12 @@ type Evaluation struct {
 	KVTokens int                // per instance; 0 when it cannot be sized
 }
 
-// Evaluate answers a case in one call.
-func (p *Predictor) Evaluate(c *corpus.Case) (Evaluation, error) {
+// Evaluate answers a case in one call. metric answers the case's metric
+// (a predictor whose bands are calibrated intervals, say); nil means p.
+func (p *Predictor) Evaluate(c *corpus.Case, metric corpus.Predictor) (Evaluation, error) {
+	if metric == nil {
+		metric = p
+	}
 	sc, err := p.Scenario(c)
 	if err != nil {
 		return Evaluation{}, err
@@ -26,7 +30,7 @@ func (p *Predictor) Evaluate(c *corpus.Case) (Evaluation, error) {
 	}
 	ev := Evaluation{Result: r}
 	if c.Metric != "" {
-		pr, err := p.Predict(c)
+		pr, err := metric.Predict(c)
 		if err != nil {
 			return Evaluation{}, err
 		}

@@ -1,0 +1,45 @@
+package accuracy
+
+import (
+	_ "embed"
+	"fmt"
+
+	"sigs.k8s.io/yaml"
+)
+
+//go:embed residuals.yaml
+var shipped []byte
+
+// Default returns the residual table generated from the shipped corpus
+// (residuals.yaml). It panics only when the embedded file is invalid,
+// which the package tests rule out.
+func Default() *Table {
+	t, err := ParseTable(shipped)
+	if err != nil {
+		panic("accuracy: embedded residuals.yaml: " + err.Error())
+	}
+	return t
+}
+
+// ParseTable reads a residual table.
+func ParseTable(data []byte) (*Table, error) {
+	var t Table
+	if err := yaml.UnmarshalStrict(data, &t); err != nil {
+		return nil, fmt.Errorf("parsing residual table: %w", err)
+	}
+	if t.Pools[poolAll] == nil {
+		return nil, fmt.Errorf("residual table: pool %q missing", poolAll)
+	}
+	return &t, nil
+}
+
+// Marshal writes the table in the format of residuals.yaml.
+func (t *Table) Marshal() ([]byte, error) {
+	b, err := yaml.Marshal(t)
+	if err != nil {
+		return nil, err
+	}
+	head := "# Residual table of the performance model, generated from the shipped corpus by\n" +
+		"# `go test ./internal/accuracy -run TestShipped -update` (docs/accuracy.md). Do not edit.\n"
+	return append([]byte(head), b...), nil
+}
