@@ -171,8 +171,15 @@ func build(r *Report) (*view, error) {
 		v.Charts = append(v.Charts, c)
 	}
 	v.Estimates = res.Estimates
+	bands := "Latency bands come from the uncertainty of each chip's numbers (datasheet, paper, press or estimate) and of the model's parameters: low and high are the predictions with optimistic and pessimistic inputs."
+	if res.BandLevel > 0 {
+		bands = fmt.Sprintf("Latency bands are %.0f%% intervals: the uncertainty of each chip's numbers (datasheet, paper, press or estimate) and of the model's parameters, with the model's measured error for the engine on the chip's family (docs/accuracy.md).", res.BandLevel*100)
+	}
+	if res.Confidence > 0 {
+		bands += fmt.Sprintf(" A plan passes only if it meets its targets at the pessimistic edge of its %.0f%% band.", res.Confidence*100)
+	}
 	v.Notes = []string{
-		"Latency bands come from the uncertainty of each chip's numbers (datasheet, paper, press or estimate) and of the model's parameters: low and high are the predictions with optimistic and pessimistic inputs.",
+		bands,
 		"Plans are screened with the analytic model; " + verifiedNote(res),
 	}
 	return v, nil
