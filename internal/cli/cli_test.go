@@ -60,7 +60,7 @@ var goldenCases = []struct {
 	{"plan-bad-confidence", "plan --model Qwen/Qwen3-32B --rate 5 --input-tokens 1155 --output-tokens 211 --tpot-p90 40ms --confidence 90", 2},
 	{"plan-csv", "plan --model Qwen/Qwen3-8B --rate 2 --input-tokens 500 --output-tokens 100 --tpot-p90 50ms --chips l20,h20,ascend-910b2 --csv --verify-requests 300", 0},
 	// The README's main job: what replaces 64 H20 under cn-domestic.
-	{"plan-baseline-r1-h20", "plan --model deepseek-ai/DeepSeek-R1 --input-tokens 1155 --output-tokens 211 --ttft-p90 2s --tpot-p90 50ms --policy cn-domestic --baseline 64xh20", 0},
+	{"plan-baseline-r1-h20", "plan --model deepseek-ai/DeepSeek-R1 --input-tokens 1155 --output-tokens 211 --ttft-p90 2s --tpot-p90 50ms --policy cn-domestic --baseline 64xh20 --verify-requests 500", 0},
 	{"plan-baseline-csv", "plan --model Qwen/Qwen3-8B --rate 2 --input-tokens 500 --output-tokens 100 --tpot-p90 50ms --chips l20,ascend-910b2 --baseline 2xh20 --baseline-engine sglang --verify 0 --csv", 0},
 	{"plan-baseline-bad", "plan --model Qwen/Qwen3-8B --input-tokens 500 --output-tokens 100 --tpot-p90 50ms --baseline h20", 2},
 	{"plan-baseline-too-small", "plan --model deepseek-ai/DeepSeek-R1 --input-tokens 500 --output-tokens 100 --tpot-p90 50ms --baseline 2xh20", 1},
