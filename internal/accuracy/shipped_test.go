@@ -12,6 +12,7 @@ import (
 
 	"ersatz/internal/corpus"
 	"ersatz/internal/hardware"
+	"ersatz/internal/model"
 	"ersatz/internal/perf"
 	"ersatz/internal/predict"
 )
@@ -25,12 +26,12 @@ const stackMarker = "# Stack efficiencies per engine/family"
 
 func shippedSetup(t testing.TB) (*Setup, []corpus.Case) {
 	t.Helper()
-	f, _, err := corpus.ParseCorpus(corpus.Published())
+	f, _, err := corpus.Parse(corpus.Published(), corpus.CorpusMode)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cat := hardware.Default()
-	base := predict.New(corpus.FS(), ".")
+	base := &predict.Predictor{Hardware: hardware.Default(), Models: model.Default(), Params: perf.DefaultParams(), ResolveModel: predict.FSResolver(corpus.FS(), ".")}
 	base.Hardware = cat
 	s := &Setup{
 		Params: perf.DefaultParams(),

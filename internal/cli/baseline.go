@@ -91,13 +91,13 @@ func writeBaselineHead(b *strings.Builder, res *plan.Result) {
 	}
 	p, pct := br.Plan, pctName(res.SLO.Percentile)
 	fmt.Fprintf(b, "Baseline: %d × %s in %s, %s of %s at %s (%s); it carries at most %s req/s within the targets (%.0f%% headroom kept)",
-		br.Count, br.Chip, plural(p.Nodes, p.Node+" node"), plural(p.Replicas, "replica"), p.Layout, p.Weights, br.Engine,
+		br.Count, br.Chip, plural(p.Nodes, p.Node+" server"), plural(p.Replicas, "replica"), p.Layout, p.Weights, br.Engine,
 		report.Num(br.CapacityPerS, 3), br.Headroom*100)
 	if br.RateFromBaseline {
 		b.WriteString(", the rate planned for below")
 	}
-	fmt.Fprintf(b, ".\nAt %s req/s: TTFT p%s %s, TPOT p%s %s; $%s/h, %s kW",
-		report.Num(res.Traffic.RatePerS, 3), pct, band(p.TTFTS, p.TTFTLowS, p.TTFTHighS, 1), pct, band(p.TPOTS, p.TPOTLowS, p.TPOTHighS, 1e3),
+	fmt.Fprintf(b, ".\nAt %s req/s: TTFT p%s %s s, TPOT p%s %s ms; $%s/h, %s kW",
+		report.Num(res.Traffic.RatePerS, 3), pct, bandCell(p.TTFTS, p.TTFTLowS, p.TTFTHighS, 1), pct, bandCell(p.TPOTS, p.TPOTLowS, p.TPOTHighS, 1e3),
 		report.Num(p.CostUSDPerHour, 3), report.Num(p.PowerKW, 3))
 	switch {
 	case !br.MeetsTargets:
@@ -132,9 +132,50 @@ func baselineColumns(t *report.Table, res *plan.Result) {
 
 // writeAnswer puts the one-sentence answer before the recommendation.
 func writeAnswer(b *strings.Builder, res *plan.Result) {
-	if res.Baseline != nil {
-		fmt.Fprintf(b, "Answer: %s\n", res.Baseline.Answer)
+	if a := answerText(res); a != "" {
+		fmt.Fprintf(b, "Answer: %s\n", a)
 	}
+}
+
+// answerText is the answer against the fleet in one sentence: "80 ×
+// ascend-910b4 replace 64 × h20 for 17.3 req/s of 1155 → 211 tokens under
+// cn-domestic: $42.6/h against $37.3/h (×1.14), 53.3 kW against 51 kW."
+// Empty without a baseline.
+func answerText(res *plan.Result) string {
+	br := res.Baseline
+	if br == nil {
+		return ""
+	}
+	base := br.Plan
+	fleetName := fmt.Sprintf("%d × %s", br.Count, br.Chip)
+	t := res.Traffic
+	load := fmt.Sprintf("%s req/s of %.0f → %.0f tokens", report.Num(t.RatePerS, 3), t.InputTokens, t.OutputTokens)
+	rec := res.Recommended
+	if rec == nil {
+		return fmt.Sprintf("Nothing under %s replaces %s at %s: %s", res.Policy, fleetName, load, whyText(res))
+	}
+	what := fmt.Sprintf("%d × %s", rec.ChipsTotal, rec.Chip)
+	if rec.PrefillChip != "" {
+		what = fmt.Sprintf("%d chips (%s prefill, %s decode)", rec.ChipsTotal, rec.PrefillChip, rec.Chip)
+	}
+	verb := "replace"
+	if rec.ChipsTotal == 1 {
+		verb = "replaces"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s %s", what, verb, fleetName)
+	switch {
+	case !br.MeetsTargets:
+		fmt.Fprintf(&b, " (which misses the targets at this rate: it carries at most %s req/s)", report.Num(br.CapacityPerS, 3))
+	case !br.Carries:
+		fmt.Fprintf(&b, " (which meets the targets at this rate only without the %.0f%% headroom)", br.Headroom*100)
+	}
+	fmt.Fprintf(&b, " for %s under %s: $%s/h against $%s/h", load, res.Policy, report.Num(rec.CostUSDPerHour, 3), report.Num(base.CostUSDPerHour, 3))
+	if base.CostUSDPerHour > 0 {
+		fmt.Fprintf(&b, " (×%.2f)", rec.CostUSDPerHour/base.CostUSDPerHour)
+	}
+	fmt.Fprintf(&b, ", %s kW against %s kW.", report.Num(rec.PowerKW, 3), report.Num(base.PowerKW, 3))
+	return b.String()
 }
 
 // writeBaselineImpact is the recommended plan against the fleet.

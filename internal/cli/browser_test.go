@@ -229,7 +229,7 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 // to replace, no simulation.
 func browserPlan(policy, chips string) []string {
 	return []string{"--model", "Qwen/Qwen3-8B", "--rate", "4", "--input-tokens", "1000", "--output-tokens", "200", "--ttft-p90", "1s", "--tpot-p90", "40ms",
-		"--policy", policy, "--chips", chips, "--baseline", "2xh20", "--verify", "0"}
+		"--policy", policy, "--chip", chips, "--baseline", "2xh20", "--verify", "0"}
 }
 
 func TestBrowser(t *testing.T) {
@@ -250,7 +250,7 @@ func TestBrowser(t *testing.T) {
 		ctx, tb, done := openTab(t, bctx)
 		defer done()
 		fields := map[string]string{"model": "Qwen/Qwen3-8B", "rate": "4", "input-tokens": "1000", "output-tokens": "200", "ttft": "1s", "tpot": "40ms",
-			"chips": "l20,ascend-910b2,ascend-910c", "baseline": "2xh20", "verify": "0"}
+			"chip": "l20,ascend-910b2,ascend-910c", "baseline": "2xh20", "verify": "0"}
 		steps := []chromedp.Action[chromedp.Void]{chromedp.Navigate(srv.URL), chromedp.WaitVisible("#go")}
 		for name, v := range fields {
 			steps = append(steps, chromedp.SetValue(fmt.Sprintf(`[name="%s"]`, name), v))

@@ -75,8 +75,8 @@ func weakest(c *hardware.Chip) string {
 	rank := map[hardware.Confidence]int{hardware.Datasheet: 0, hardware.Paper: 1, hardware.Press: 2, hardware.Estimate: 3}
 	w := hardware.Datasheet
 	for name, v := range c.Values() {
-		if name == "price_usd" || name == "rent_usd_per_hour" {
-			continue // prices are estimates almost everywhere; conf is about performance
+		if name == "price_usd" || name == "rent_usd_per_hour" || name == "interruptions_per_chip_year" {
+			continue // prices and failure rates are estimates almost everywhere; conf is about performance
 		}
 		if rank[v.Confidence] > rank[w] {
 			w = v.Confidence
@@ -151,9 +151,9 @@ func runNodes(e *env, args []string) error {
 	if *asJSON {
 		return report.WriteJSON(e.stdout, map[string]any{"nodes": cat.Nodes, "sources": cat.Sources})
 	}
-	t := &report.Table{Header: []string{"node", "chips/node", "scale-up domain", "topology", "chips", "name"}, Right: map[int]bool{1: true, 2: true}}
+	t := &report.Table{Header: []string{"node", "kind", "chips/node", "scale-up domain", "topology", "chips", "name"}, Right: map[int]bool{2: true, 3: true}}
 	for _, n := range cat.Nodes {
-		t.Add(n.ID, n.ChipsPerNode, n.ScaleUpDomain, n.Topology, strings.Join(n.Chips, ","), n.Name)
+		t.Add(n.ID, n.Kind(), n.ChipsPerNode, n.ScaleUpDomain, n.Topology, strings.Join(n.Chips, ","), n.Name)
 	}
 	return t.WriteText(e.stdout)
 }

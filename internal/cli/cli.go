@@ -29,6 +29,9 @@ type env struct {
 	// file system. progress, when set, hears how far a long command is.
 	create   func(path string) (io.WriteCloser, error)
 	progress func(done, total int)
+	// interrupt, when set, replaces the signals that stop long runs (see
+	// interrupt.go); for tests.
+	interrupt func() interrupter
 }
 
 type command struct {
@@ -49,6 +52,7 @@ func init() {
 		"predict":  {"predict throughput, TTFT and TPOT of a deployment, with the step breakdown", runPredict},
 		"simulate": {"simulate serving under synthetic load or a trace: queues, tails, goodput", runSimulate},
 		"serve":    {"serve a local web UI and JSON API for plan, predict, chips and models", runServe},
+		"train":    {"estimate pre-training: step time, memory, layout, days, chip-hours, cost, failures and goodput", runTrain},
 	}
 }
 
@@ -63,12 +67,16 @@ func usagef(format string, a ...any) error { return &usageError{fmt.Errorf(forma
 // Main runs ersatz with args (without the program name) and returns the
 // exit code.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
-	return (&env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}).main(args)
+	return run(&env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}, args)
 }
 
-// main runs one command line in e (ersatz serve runs its API calls so).
-func (e *env) main(args []string) int {
-	stdout, stderr := e.stdout, e.stderr
+// run is Main on an env.
+func run(e *env, args []string) int {
+	stderr, stdout := e.stderr, e.stdout
+	if len(args) > 1 && args[0] == "help" {
+		// ersatz help plan is ersatz plan -h.
+		args = []string{args[1], "-h"}
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stdout)
 		if len(args) == 0 {
@@ -82,8 +90,7 @@ func (e *env) main(args []string) int {
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
-		fmt.Fprintf(stderr, "ersatz: unknown command %q\n", args[0])
-		usage(stderr)
+		fmt.Fprintf(stderr, "ersatz: unknown command %q; run 'ersatz help'\n", args[0])
 		return exitUsage
 	}
 	err := cmd.run(e, args[1:])
@@ -93,12 +100,17 @@ func (e *env) main(args []string) int {
 	case errors.Is(err, flag.ErrHelp):
 		return exitOK
 	}
-	fmt.Fprintf(stderr, "ersatz %s: %s\n", args[0], err)
+	var in *interruptedError
+	if errors.As(err, &in) {
+		fmt.Fprintf(stderr, "ersatz %s: %s\n", args[0], err)
+		return in.code()
+	}
 	var u *usageError
 	if errors.As(err, &u) {
-		fmt.Fprintf(stderr, "Try: ersatz %s -h\n", args[0])
+		fmt.Fprintf(stderr, "ersatz %s: %s; run 'ersatz %s -h'\n", args[0], err, args[0])
 		return exitUsage
 	}
+	fmt.Fprintf(stderr, "ersatz %s: %s\n", args[0], err)
 	return exitError
 }
 
@@ -121,29 +133,30 @@ func usage(w io.Writer) {
 }
 
 // newFlags returns a flag set whose errors come back to the caller (as
-// usage errors) instead of exiting.
+// usage errors) instead of exiting. Help that was asked for goes to stdout.
 func newFlags(e *env, name, synopsis string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs.SetOutput(e.stdout)
 	fs.Usage = func() {
-		fmt.Fprintf(e.stderr, "Usage: ersatz %s %s\n\nFlags:\n", name, synopsis)
+		fmt.Fprintf(e.stdout, "Usage: ersatz %s %s\n\nFlags:\n", name, synopsis)
 		fs.PrintDefaults()
 	}
 	return fs
 }
 
-// parse parses flags and rejects stray arguments.
+// parse parses flags, rejects stray arguments, a setting given under two
+// spellings and numbers out of range.
 func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return &usageError{err}
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
-	return nil
+	if err := checkAliases(fs); err != nil {
+		return err
+	}
+	return checkRanges(fs)
 }
 
 // readFile reads a user's file; the path is in the error.

@@ -63,7 +63,7 @@ func TestOneDeploymentOneAnswer(t *testing.T) {
 					TPOTS                          float64 `json:"tpot_s"`
 				}
 			}
-			runJSON(t, &pl, "plan", "--model", tc.model, "--chips", tc.chip, "--precisions", tc.weights, "--engine", tc.engine,
+			runJSON(t, &pl, "plan", "--model", tc.model, "--chip", tc.chip, "--precisions", tc.weights, "--engine", tc.engine,
 				"--rate", rate, "--input-tokens", in, "--output-tokens", out, "--ttft-p90", "5s", "--tpot-p90", "200ms", "--verify", "0", "--json")
 			p := pl.Recommended
 			if p.Serving != "aggregated" || p.Replicas != 1 {

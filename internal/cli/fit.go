@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -21,13 +22,11 @@ type deployFlags struct {
 	weights, kvCache, acts string
 	context                int
 	memUtil                float64
+	vllm                   vllmFlags
+	node                   string // predict and simulate: --node
 }
 
-func (d *deployFlags) register(fs interface {
-	StringVar(*string, string, string, string)
-	IntVar(*int, string, int, string)
-	Float64Var(*float64, string, float64, string)
-}) {
+func (d *deployFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.model, "model", "", "model: a catalog id (see ersatz models) or a path to a Hugging Face config.json")
 	fs.StringVar(&d.chip, "chip", "", "accelerator id or alias (see ersatz chips)")
 	fs.IntVar(&d.chips, "chips", 0, "chips (packages) in one instance; default tp×pp devices")
@@ -35,11 +34,12 @@ func (d *deployFlags) register(fs interface {
 	fs.IntVar(&d.pp, "pp", 1, "pipeline-parallel stages")
 	fs.IntVar(&d.ep, "ep", 1, "expert-parallel width (MoE)")
 	fs.IntVar(&d.dp, "dp", 1, "attention data-parallel degree inside the instance")
-	fs.StringVar(&d.weights, "weights", "bf16", "weight precision: bf16, fp16, fp8, int8, int4, fp4")
-	fs.StringVar(&d.acts, "activations", "", "activation precision (default: the weight precision; 16-bit under int4 weights)")
+	fs.StringVar(&d.weights, "weights", "", "weight precision: bf16, fp16, fp8, int8, int4, fp4 (default: the checkpoint's, see docs/cli.md)")
+	fs.StringVar(&d.acts, "activations", "", "activation precision (default: the weight precision; 16-bit under int4 and weight-only weights)")
 	fs.StringVar(&d.kvCache, "kv-cache", "", "KV-cache precision (default: 16-bit, the engines' auto)")
-	fs.IntVar(&d.context, "context", 8192, "tokens per sequence (prompt + output) for the sequences-that-fit figure")
+	fs.IntVar(&d.context, "context", 0, "tokens per sequence (prompt + output) for the sequences-that-fit figure (default 8192, or the model's context if shorter)")
 	fs.Float64Var(&d.memUtil, "memory-utilization", 0, "share of device memory the engine may use (default: the engine's, vLLM 0.9; vLLM --gpu-memory-utilization)")
+	d.vllm.register(fs)
 }
 
 // resolved is a deployment after looking up its names.
@@ -66,6 +66,9 @@ func (d *deployFlags) resolve(e *env) (*resolved, error) {
 	if err != nil {
 		return nil, err
 	}
+	if strings.Contains(d.chip, ",") {
+		return nil, usagef("--chip %s: this command takes one chip; ersatz plan --chip A,B compares several", d.chip)
+	}
 	chip, err := cat.Chip(d.chip)
 	if err != nil {
 		return nil, fmt.Errorf("--chip: %w", err)
@@ -74,8 +77,17 @@ func (d *deployFlags) resolve(e *env) (*resolved, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--model: %w", err)
 	}
+	if d.node != "" {
+		if cat, chip, err = onNode(cat, chip, d.node); err != nil {
+			return nil, err
+		}
+	}
 	r := &resolved{cat: cat, model: m, chip: chip}
-	if r.weights, err = precisionFlag("--weights", d.weights); err != nil {
+	weights := d.weights
+	if weights == "" {
+		weights = string(m.CheckpointPrecision(chip))
+	}
+	if r.weights, err = precisionFlag("--weights", weights); err != nil {
 		return nil, err
 	}
 	var acts, kv hardware.Precision
@@ -84,8 +96,8 @@ func (d *deployFlags) resolve(e *env) (*resolved, error) {
 			return nil, err
 		}
 	}
-	if d.kvCache != "" {
-		if kv, err = precisionFlag("--kv-cache", d.kvCache); err != nil {
+	if k := kvDtype(d.kvCache); k != "" {
+		if kv, err = precisionFlag("--kv-cache", k); err != nil {
 			return nil, err
 		}
 	}
@@ -111,7 +123,18 @@ func (d *deployFlags) resolve(e *env) (*resolved, error) {
 	if d.pp < 1 {
 		return nil, usagef("--pp %d: want a positive integer", d.pp)
 	}
-	tp := d.tp
+	tp, dp, ep := d.tp, d.dp, d.ep
+	if v := d.vllm; v.dp > 0 || v.eep {
+		if v.dp > 0 && !m.MoE() {
+			return nil, usagef("--data-parallel-size %d: %s is dense, so vLLM runs %d independent copies; give --replicas (simulate) or --instances (predict)", v.dp, m.ID, v.dp)
+		}
+		if d.dp != 1 || d.ep != 1 {
+			return nil, usagef("--data-parallel-size and --enable-expert-parallel are vLLM's spelling of --dp and --ep; give one spelling")
+		}
+		if v.dp > 0 {
+			tp, dp = tp*v.dp, v.dp
+		}
+	}
 	switch {
 	case tp == 0 && d.chips == 0:
 		return nil, usagef("--chips or --tp is required")
@@ -123,17 +146,24 @@ func (d *deployFlags) resolve(e *env) (*resolved, error) {
 	case d.chips != 0 && d.chips*dies != tp*d.pp:
 		return nil, usagef("--chips %d: %d × %s is %d devices (%d dies each), but tp %d × pp %d needs %d", d.chips, d.chips, chip.ID, d.chips*dies, dies, tp, d.pp, tp*d.pp)
 	}
-	r.layout = fit.Layout{TP: tp, PP: d.pp, EP: d.ep, DP: d.dp}
+	if d.vllm.eep {
+		ep = tp
+	}
+	r.layout = fit.Layout{TP: tp, PP: d.pp, EP: ep, DP: dp}
 	if err := fit.CheckLayout(m, r.layout); err != nil {
 		return nil, err
 	}
-	if d.context < 1 {
+	if d.context < 0 {
 		return nil, usagef("--context %d: want a positive token count", d.context)
+	}
+	context, err := contextFor(m, d.context)
+	if err != nil {
+		return nil, err
 	}
 	if d.memUtil < 0 || d.memUtil > 1 {
 		return nil, usagef("--memory-utilization %g: want a fraction in (0, 1]", d.memUtil)
 	}
-	r.memUtil, r.context = d.memUtil, d.context
+	r.memUtil, r.context = d.memUtil, context
 	return r, nil
 }
 
@@ -146,10 +176,11 @@ func precisionFlag(flag, v string) (hardware.Precision, error) {
 }
 
 // checkPrecisions refuses a precision the chip cannot compute or store.
-// int4 is storage only: its matmuls run at the activation precision.
+// int4, and fp4 on a chip without fp4, are storage only: their matmuls run
+// at the activation precision.
 func checkPrecisions(c *hardware.Chip, w, a, kv hardware.Precision) error {
 	runs := strings.Join(c.PrecisionNames(), ", ")
-	if w != hardware.INT4 && !c.Runs(w) {
+	if !model.WeightOnly(w, c) && !c.Runs(w) {
 		return fmt.Errorf("--weights %s: %s has no %s compute (it runs %s)", w, c.ID, w, runs)
 	}
 	if !c.Runs(a) {
@@ -249,8 +280,12 @@ func writeFit(w io.Writer, r *resolved, o fitOutput) error {
 	if res.Devices == 1 {
 		devices = "device"
 	}
+	weights := o.Weights
+	if r.acts != r.weights {
+		weights += fmt.Sprintf(" (%s matmuls)", r.acts)
+	}
 	fmt.Fprintf(&b, "%s on %d × %s (%d %s, %s), weights %s, KV cache %s\n",
-		r.model.ID, res.Chips, r.chip.ID, res.Devices, devices, res.Layout, o.Weights, o.KVCache)
+		r.model.ID, res.Chips, r.chip.ID, res.Devices, devices, res.Layout, weights, o.KVCache)
 	t := &report.Table{Header: []string{"per device", "GB", ""}, Right: map[int]bool{1: true}}
 	t.Add("memory", gb(float64(res.DeviceMemory)), fmt.Sprintf("%.0f GiB", res.DeviceMemory.GiB()))
 	t.Add("usable", gb(float64(res.Usable)), fmt.Sprintf("%.0f%% (--memory-utilization)", o.opts.MemoryUtilization*100))

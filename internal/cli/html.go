@@ -11,6 +11,7 @@ import (
 	"ersatz/internal/page"
 	"ersatz/internal/perf"
 	"ersatz/internal/plan"
+	"ersatz/internal/policy"
 )
 
 // curveRates are the loads, as multiples of the planned rate, at which a
@@ -44,7 +45,8 @@ func writeReport(e *env, path string, req plan.Request, res *plan.Result, args [
 // latency at other loads and the recommended plan's step.
 func reportOf(req plan.Request, res *plan.Result, args []string) (*page.Report, error) {
 	req.Traffic, req.SLO = res.Traffic, res.SLO
-	r := &page.Report{Command: commandLine("plan", args), Version: Version, Result: res, Catalog: req.Catalog}
+	r := &page.Report{Command: commandLine("plan", args), Version: Version, Result: res, Catalog: req.Catalog,
+		Words: page.Words{Answer: answerText(res), Why: whyText(res), Binding: bindingText}}
 	type top struct {
 		p      *plan.Plan
 		label  string
@@ -66,7 +68,7 @@ func reportOf(req plan.Request, res *plan.Result, args []string) (*page.Report, 
 		if len(tops) >= topCurves-1 {
 			break
 		}
-		if c.Best != nil && !strings.Contains(c.Decision, ": deny:") {
+		if c.Best != nil && c.Decision.Action != policy.Deny {
 			add(c.Best, chipText(c.Best), "allow", "")
 		}
 	}

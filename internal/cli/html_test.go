@@ -30,7 +30,7 @@ func planHTML(t *testing.T, args string) string {
 // as text: the page's only script is its own, and a javascript: URL is
 // neutralised.
 func TestHTMLReportEscapes(t *testing.T) {
-	page := planHTML(t, "plan --catalog testdata/evil --policy testdata/evil-policy.yaml --model Qwen/Qwen3-8B --rate 2 --input-tokens 500 --output-tokens 100 --tpot-p90 50ms --chips x-evil --baseline 2xh20 --verify 0")
+	page := planHTML(t, "plan --catalog testdata/evil --policy testdata/evil-policy.yaml --model Qwen/Qwen3-8B --rate 2 --input-tokens 500 --output-tokens 100 --tpot-p90 50ms --chip x-evil --baseline 2xh20 --verify 0")
 	for _, want := range []string{
 		`x-evil: &lt;script&gt;alert(&#34;name&#34;)&lt;/script&gt; Evil NPU`, // the chip's name, as text
 		`&lt;script&gt;alert(&#39;reason&#39;)&lt;/script&gt;`,                // the policy's reason
@@ -53,7 +53,7 @@ func TestHTMLReportEscapes(t *testing.T) {
 // The page loads nothing: no external stylesheet, image, font or script,
 // and every http(s) address is a link to a source, not a resource.
 func TestHTMLReportSelfContained(t *testing.T) {
-	page := planHTML(t, "plan --model Qwen/Qwen3-8B --rate 2 --input-tokens 500 --output-tokens 100 --tpot-p90 50ms --ttft-p90 1s --chips l20,ascend-910b2,h20 --policy cn-domestic --verify 0")
+	page := planHTML(t, "plan --model Qwen/Qwen3-8B --rate 2 --input-tokens 500 --output-tokens 100 --tpot-p90 50ms --ttft-p90 1s --chip l20,ascend-910b2,h20 --policy cn-domestic --verify 0")
 	for _, bad := range []string{"<link", " src=", "url(", "@import", "<iframe", "<img"} {
 		if strings.Contains(page, bad) {
 			t.Errorf("page contains %q", bad)

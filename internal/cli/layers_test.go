@@ -24,12 +24,12 @@ var layers = map[string]int{
 	"hardware": 1, "kvcache": 1,
 	"model": 2, "workload": 2, "policy": 2, "corpus": 2,
 	"fit": 3, "sim": 3,
-	"perf": 4, "predict": 5, "serving": 5, "accuracy": 5, "plan": 6, "page": 7, "web": 8, "cli": 9,
+	"perf": 4, "predict": 5, "serving": 5, "accuracy": 5, "train": 5, "plan": 6, "deploy": 7, "page": 7, "web": 8, "cli": 9,
 }
 
 // core packages do no I/O and read no clock or global randomness.
 var core = map[string]bool{"units": true, "hardware": true, "model": true, "kvcache": true, "workload": true,
-	"fit": true, "perf": true, "sim": true, "corpus": true, "policy": true, "predict": true, "serving": true, "plan": true, "accuracy": true}
+	"fit": true, "perf": true, "sim": true, "corpus": true, "policy": true, "predict": true, "serving": true, "plan": true, "accuracy": true, "train": true}
 
 // forbiddenImports are the I/O packages a core package may not import.
 var forbiddenImports = map[string]bool{"os": true, "os/exec": true, "os/signal": true, "net": true, "net/http": true, "log": true, "log/slog": true, "syscall": true}

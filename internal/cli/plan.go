@@ -65,7 +65,7 @@ func (s *sloFlags) slo() (plan.SLO, error) {
 }
 
 func runPlan(e *env, args []string) error {
-	fs := newFlags(e, "plan", "--model M (--rate R --input-tokens I --output-tokens O | --trace FILE) --ttft-p90 D --tpot-p90 D [--policy P] [--json|--csv] [--explain]")
+	fs := newFlags(e, "plan", "--model M (--rate R --input-tokens I --output-tokens O | --trace FILE) --ttft-p90 D --tpot-p90 D [--policy P] [--json|--csv] [--explain] [--emit k8s DIR | --emit launch [DIR]] [--plan N]")
 	var cats catalogs
 	cats.register(fs)
 	modelName := fs.String("model", "", "model: a catalog id or a path to a Hugging Face config.json")
@@ -83,7 +83,7 @@ func runPlan(e *env, args []string) error {
 	policyArg := fs.String("policy", "none", "policy: a preset ("+strings.Join(policyIDs(), ", ")+"), a YAML file, or several joined by commas")
 	allow := fs.String("allow", "", "only these vendors or chips (comma-separated), on top of the policy")
 	deny := fs.String("deny", "", "never these vendors or chips (comma-separated)")
-	chipList := fs.String("chips", "", "candidate chips (comma-separated ids); default every chip in the catalog")
+	chipList := fs.String("chip", "", "candidate chips, comma-separated ids or aliases (as --chip in the other commands); default every chip in the catalog")
 	roadmap := fs.Bool("include-roadmap", false, "also plan with announced, not yet shipping chips")
 	crossVendor := fs.Bool("cross-vendor", false, "also pair prefill on one vendor's chips with decode on another's (same-vendor pairings are always tried)")
 	objective := fs.String("objective", "cost", "minimise cost, chips or power")
@@ -97,6 +97,7 @@ func runPlan(e *env, args []string) error {
 	fs.Float64Var(&costs.PUE, "pue", costs.PUE, "data-centre power usage effectiveness (estimate)")
 	headroom := fs.Float64("headroom", plan.DefaultHeadroom, "spare capacity over the mean rate")
 	budget := fs.Float64("budget", 0, "reject plans costing more than this many $/hour")
+	maxChips := fs.Int("max-chips", plan.DefaultMaxChips, "reject plans needing more chips than this (about the largest AI cluster)")
 	verify := fs.Int("verify", 2, "simulate the best N plans per chip on the same traffic (0: analytic only)")
 	verifyRequests := fs.Int("verify-requests", 2000, "requests per verification simulation")
 	seed := fs.Uint64("seed", 1, "random seed of the verification simulations")
@@ -108,7 +109,14 @@ func runPlan(e *env, args []string) error {
 	htmlOut := fs.String("html", "", "also write the plan as one self-contained HTML page to FILE (charts, sortable table, sources)")
 	level := bandFlag(fs)
 	confidence := fs.Float64("confidence", 0, "pass a plan only if it meets its targets at the pessimistic edge of the band at this level, e.g. 0.9 (ranking stays on the point estimate)")
-	if err := parse(fs, args); err != nil {
+	wide := fs.Bool("wide", false, "print every column (instance layouts, batch, tok/s per chip, kW, what binds); the default fits 120 columns")
+	top := fs.Int("top", 0, "show the N best chips (the recommended one always shows); 0 shows all")
+	var em emitFlags
+	em.register(fs)
+	if err := parse(fs, em.takeDir(args)); err != nil {
+		return err
+	}
+	if err := em.check(*engine); err != nil {
 		return err
 	}
 	if *modelName == "" {
@@ -160,7 +168,7 @@ func runPlan(e *env, args []string) error {
 		for _, id := range strings.Split(*chipList, ",") {
 			c, err := cat.Chip(id)
 			if err != nil {
-				return fmt.Errorf("--chips: %w", err)
+				return fmt.Errorf("--chip: %w", err)
 			}
 			req.Chips = append(req.Chips, c)
 		}
@@ -174,6 +182,10 @@ func runPlan(e *env, args []string) error {
 		return usagef("--memory-utilization %g: want a fraction in (0, 1]", *memUtil)
 	}
 	req.MemoryUtilization = *memUtil
+	if *maxChips < 1 {
+		return usagef("--max-chips %d: want at least 1", *maxChips)
+	}
+	req.MaxChips = *maxChips
 	if *precisions != "" {
 		for _, p := range strings.Split(*precisions, ",") {
 			pr, err := precisionFlag("--precisions", p)
@@ -196,6 +208,9 @@ func runPlan(e *env, args []string) error {
 		if *rate < 0 || *rate == 0 && base.spec == "" || *input <= 0 || *output <= 0 {
 			return usagef("give --rate, --input-tokens and --output-tokens (or --trace FILE; --rate may be left out with --baseline)")
 		}
+		if err := checkLengths(m, *input, *output); err != nil {
+			return err
+		}
 		req.Traffic = plan.Traffic{RatePerS: *rate, InputTokens: *input, OutputTokens: *output}
 	}
 	req.Traffic.PrefixHit = *prefixHit
@@ -210,18 +225,37 @@ func runPlan(e *env, args []string) error {
 			e.progress(done, total)
 		}
 	}
+	// An interrupt skips the verification simulations still to run; the
+	// analytic search completes and its result is printed (interrupt.go).
+	// A second one kills the process: the signals are released at the
+	// first.
+	intr, release := e.interrupts()
+	defer release()
+	req.StopVerify = func() bool {
+		if intr.drain() {
+			release()
+			return true
+		}
+		return false
+	}
 	res, err := base.run(cat, req)
 	bar.finish()
 	if err != nil {
 		return err
 	}
+	if em.kind != "" {
+		// Written before the plan's text, so a refusal to overwrite comes alone.
+		if err := em.emit(e, res, cat, m, req.Engine, req.Params); err != nil || em.dir == "" {
+			return err
+		}
+	}
 	switch {
 	case *asJSON:
-		err = report.WriteJSON(e.stdout, res)
+		err = report.WriteJSON(e.stdout, planJSON{Result: res, WhyText: whyText(res), AnswerText: answerText(res)})
 	case *asCSV:
 		err = planCSV(res).WriteCSV(e.stdout)
 	default:
-		err = writePlan(e.stdout, res, *explain)
+		err = writePlan(e.stdout, res, planView{explain: *explain, wide: *wide, top: *top, cat: cat})
 	}
 	if err != nil {
 		return err
@@ -231,8 +265,11 @@ func runPlan(e *env, args []string) error {
 			return err
 		}
 	}
-	if res.Recommended == nil {
-		return fmt.Errorf("no plan: %s", res.Why)
+	if intr.signal() != nil {
+		return &interruptedError{sig: intr.signal(), what: "plans after the signal were not verified by simulation"}
+	}
+	if res.Recommended == nil && em.kind == "" {
+		return fmt.Errorf("no plan: %s", whyText(res))
 	}
 	return nil
 }

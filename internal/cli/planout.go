@@ -3,11 +3,11 @@ package cli
 import (
 	"fmt"
 	"io"
-	"sort"
 	"strconv"
 	"strings"
 
 	"ersatz/internal/plan"
+	"ersatz/internal/policy"
 	"ersatz/internal/report"
 )
 
@@ -15,8 +15,8 @@ import (
 
 func planTable(res *plan.Result) *report.Table {
 	t := &report.Table{
-		Header: []string{"chip", "policy", "chips", "nodes", "instance", "weights", "replicas", "batch",
-			"TTFT p" + pctName(res.SLO.Percentile), "TPOT p" + pctName(res.SLO.Percentile), "tok/s/chip", "kW", "$/h", "$/Mtok", "binding", "verified"},
+		Header: []string{"chip", "policy", "chips", "servers", "instance", "weights", "replicas", "batch",
+			"TTFT p" + pctName(res.SLO.Percentile) + " s", "TPOT p" + pctName(res.SLO.Percentile) + " ms", "tok/s/chip", "kW", "$/h", "$/Mtok", "binding", "verified"},
 		Right: map[int]bool{2: true, 3: true, 6: true, 7: true, 8: true, 9: true, 10: true, 11: true, 12: true, 13: true},
 	}
 	for _, c := range res.Chips {
@@ -24,35 +24,38 @@ func planTable(res *plan.Result) *report.Table {
 			continue
 		}
 		p := c.Best
-		t.Add(p.Chip, decisionWord(c.Decision), p.ChipsTotal, p.Nodes, shapeText(p), p.Weights, replicasText(p), report.Num(p.Batch, 3),
-			band(p.TTFTS, p.TTFTLowS, p.TTFTHighS, 1), band(p.TPOTS, p.TPOTLowS, p.TPOTHighS, 1e3),
-			report.Num(p.OutputTPSPerChip, 3), report.Num(p.PowerKW, 3), report.Num(p.CostUSDPerHour, 3),
-			report.Num(p.USDPerMTokens, 3), p.Binding, verifiedWord(p.Verified, res.SLO))
+		t.Add(p.Chip, decisionWord(c.Decision), p.ChipsTotal, p.Nodes, shapeText(p), p.Weights, replicasText(p), sig(p.Batch, 3),
+			bandCell(p.TTFTS, p.TTFTLowS, p.TTFTHighS, 1), bandCell(p.TPOTS, p.TPOTLowS, p.TPOTHighS, 1e3),
+			sig(p.OutputTPSPerChip, 3), sig(p.PowerKW, 3), sig(p.CostUSDPerHour, 3),
+			sig(p.USDPerMTokens, 3), bindingText(p.Binding), verifiedWord(p.Verified, res.SLO))
 	}
-	baselineColumns(t, res)
 	return t
 }
 
 func pctName(p float64) string { return fmt.Sprintf("%g", p) }
 
-// band prints a latency with its low–high range: seconds for TTFT, ms for TPOT.
-func band(v, lo, hi, scale float64) string {
-	u := "s"
-	if scale == 1e3 {
-		u = "ms"
+func verifiedWord(v *plan.Verification, slo plan.SLO) string {
+	switch {
+	case v == nil:
+		return "–"
+	case v.Requests == 0:
+		return "no"
+	case v.Meets && v.AddedReplicas > 0:
+		return fmt.Sprintf("yes (+%d)", v.AddedReplicas)
+	case v.Meets:
+		return "yes"
 	}
-	return fmt.Sprintf("%s%s (%s–%s)", report.Num(v*scale, 3), u, report.Num(lo*scale, 2), report.Num(hi*scale, 2))
+	return fmt.Sprintf("no (%s s, %s ms)", sig(v.TTFTS, 3), sig(v.TPOTS*1e3, 3))
 }
 
-func decisionWord(d string) string { return plan.ActionOf(d) }
-
-func verifiedWord(v *plan.Verification, slo plan.SLO) string { return v.Summary() }
-
-func writePlan(w io.Writer, res *plan.Result, explain bool) error {
+func writePlan(w io.Writer, res *plan.Result, view planView) error {
+	explain := view.explain
+	full := res
+	res = keepTop(res, view.top)
 	var b strings.Builder
 	t := res.Traffic
 	fmt.Fprintf(&b, "Plan for %s: %.3g req/s of %.0f → %.0f tokens", res.Model, t.RatePerS, t.InputTokens, t.OutputTokens)
-	fmt.Fprintf(&b, "; targets at p%g:", res.SLO.Percentile)
+	fmt.Fprintf(&b, ";\ntargets at p%g:", res.SLO.Percentile)
 	if res.SLO.TTFTS > 0 {
 		fmt.Fprintf(&b, " TTFT ≤ %s", secs(res.SLO.TTFTS))
 	}
@@ -61,7 +64,12 @@ func writePlan(w io.Writer, res *plan.Result, explain bool) error {
 	}
 	fmt.Fprintf(&b, "; policy %s; objective %s.\n\n", res.Policy, res.Objective)
 	writeBaselineHead(&b, res)
-	if err := planTable(res).WriteText(&b); err != nil {
+	table := summaryTable(res)
+	if view.wide {
+		table = planTable(res)
+	}
+	baselineColumns(table, res)
+	if err := table.WriteText(&b); err != nil {
 		return err
 	}
 	var none []string
@@ -75,7 +83,11 @@ func writePlan(w io.Writer, res *plan.Result, explain bool) error {
 	}
 	if len(res.CrossChip) > 0 {
 		b.WriteString("\nPrefill on one chip, decode on another (best pairings):\n")
-		if err := crossTable(res).WriteText(&b); err != nil {
+		cross := crossSummary(res)
+		if view.wide {
+			cross = crossTable(res)
+		}
+		if err := cross.WriteText(&b); err != nil {
 			return err
 		}
 	}
@@ -83,16 +95,16 @@ func writePlan(w io.Writer, res *plan.Result, explain bool) error {
 	writeAnswer(&b, res)
 	if p := res.Recommended; p != nil {
 		shape := plural(p.Replicas, "replica") + " of " + p.Layout
-		if p.Serving == "disaggregated" {
+		if p.Serving == plan.Disaggregated {
 			shape = fmt.Sprintf("%s of %s for prefill and %s of %s for decode", plural(p.PrefillReplicas, "instance"), p.PrefillLayout, plural(p.Replicas, "instance"), p.Layout)
 		}
 		if p.PrefillChip != "" {
 			shape = fmt.Sprintf("prefill on %s of %s (%s) and decode on %s of %s (%s)",
 				plural(p.PrefillReplicas, "instance"), p.PrefillLayout, p.PrefillChip, plural(p.Replicas, "instance"), p.Layout, p.Chip)
 		}
-		where := fmt.Sprintf("%d × %s in %s", p.ChipsTotal, p.Chip, plural(p.Nodes, p.Node+" node"))
+		where := fmt.Sprintf("%d × %s in %s", p.ChipsTotal, p.Chip, placement(view.cat, p))
 		if p.PrefillChip != "" {
-			where = fmt.Sprintf("%d chips in %s", p.ChipsTotal, plural(p.Nodes, "node"))
+			where = fmt.Sprintf("%d chips in %s", p.ChipsTotal, plural(p.Nodes, "server"))
 		}
 		fmt.Fprintf(&b, "Recommended under %s: %s, %s, %s serving at %s weights; $%s/h, %s kW, $%s per million output tokens.\n",
 			res.Policy, where, shape, p.Serving, p.Weights,
@@ -100,7 +112,7 @@ func writePlan(w io.Writer, res *plan.Result, explain bool) error {
 	} else {
 		b.WriteString("No plan meets the target under the policy.\n")
 	}
-	fmt.Fprintf(&b, "Why: %s\n", res.Why)
+	fmt.Fprintf(&b, "Why: %s\n", whyText(res))
 	if im := res.Impact; im != nil {
 		fmt.Fprintf(&b, "\nBan impact (%s vs no policy):\n", im.Policy)
 		if err := impactTable(res, im, "with "+im.Policy, "without").WriteText(&b); err != nil {
@@ -113,15 +125,15 @@ func writePlan(w io.Writer, res *plan.Result, explain bool) error {
 	if explain {
 		b.WriteString("\nRejected candidates by reason:\n")
 		et := &report.Table{Header: []string{"chip", "policy", "rejections", "nearest miss"}}
-		for _, c := range res.Chips {
+		for _, c := range full.Chips {
 			et.Add(c.Chip, decisionWord(c.Decision), counts(c.Rejected), nearest(c.Nearest))
 		}
 		if err := et.WriteText(&b); err != nil {
 			return err
 		}
 		fmt.Fprintf(&b, "%d candidates screened; in all: %s\n", res.Candidates, counts(res.Rejected))
-		for _, c := range res.Chips {
-			if strings.Contains(c.Decision, ": deny:") || strings.Contains(c.Decision, ": review:") {
+		for _, c := range full.Chips {
+			if a := c.Decision.Action; a == policy.Deny || a == policy.Review {
 				fmt.Fprintf(&b, "  %s: %s\n", c.Chip, c.Decision)
 			}
 		}
@@ -142,29 +154,6 @@ func impactTable(res *plan.Result, im *plan.Impact, with, without string) *repor
 	it.Add("TTFT p"+pctName(res.SLO.Percentile), secs(im.With.TTFTS), secs(im.Without.TTFTS), signed(im.DeltaTTFTS*1e3, " ms"))
 	it.Add("TPOT p"+pctName(res.SLO.Percentile), secs(im.With.TPOTS), secs(im.Without.TPOTS), signed(im.DeltaTPOTS*1e3, " ms"))
 	return it
-}
-
-func counts(m map[string]int) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return m[keys[i]] > m[keys[j]] || m[keys[i]] == m[keys[j]] && keys[i] < keys[j] })
-	var parts []string
-	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
-	}
-	if len(parts) == 0 {
-		return "none"
-	}
-	return strings.Join(parts, ", ")
-}
-
-func nearest(r *plan.Rejection) string {
-	if r == nil {
-		return ""
-	}
-	return fmt.Sprintf("%s: %s", r.Reason, r.Detail)
 }
 
 func secs(s float64) string {
@@ -195,7 +184,7 @@ func shapeText(p *plan.Plan) string {
 	switch {
 	case p.PrefillChip != "":
 		return fmt.Sprintf("P %s %s %s / D %s %s", p.PrefillChip, p.PrefillLayout, p.PrefillWeights, p.Chip, p.Layout)
-	case p.Serving == "disaggregated":
+	case p.Serving == plan.Disaggregated:
 		return "P " + p.PrefillLayout + " / D " + p.Layout
 	}
 	return p.Layout
@@ -205,19 +194,19 @@ func shapeText(p *plan.Plan) string {
 func crossTable(res *plan.Result) *report.Table {
 	pct := pctName(res.SLO.Percentile)
 	t := &report.Table{
-		Header: []string{"prefill → decode", "chips", "nodes", "pools", "weights", "replicas", "TTFT p" + pct, "TPOT p" + pct, "kW", "$/h", "$/Mtok", "verified"},
+		Header: []string{"prefill → decode", "chips", "servers", "pools", "weights", "replicas", "TTFT p" + pct + " s", "TPOT p" + pct + " ms", "kW", "$/h", "$/Mtok", "verified"},
 		Right:  map[int]bool{1: true, 2: true, 5: true, 6: true, 7: true, 8: true, 9: true, 10: true},
 	}
 	for _, p := range res.CrossChip {
 		t.Add(p.PrefillChip+" → "+p.Chip, p.ChipsTotal, p.Nodes, "P "+p.PrefillLayout+" / D "+p.Layout, p.PrefillWeights+"/"+p.Weights,
-			replicasText(p), band(p.TTFTS, p.TTFTLowS, p.TTFTHighS, 1), band(p.TPOTS, p.TPOTLowS, p.TPOTHighS, 1e3),
-			report.Num(p.PowerKW, 3), report.Num(p.CostUSDPerHour, 3), report.Num(p.USDPerMTokens, 3), verifiedWord(p.Verified, res.SLO))
+			replicasText(p), bandCell(p.TTFTS, p.TTFTLowS, p.TTFTHighS, 1), bandCell(p.TPOTS, p.TPOTLowS, p.TPOTHighS, 1e3),
+			sig(p.PowerKW, 3), sig(p.CostUSDPerHour, 3), sig(p.USDPerMTokens, 3), verifiedWord(p.Verified, res.SLO))
 	}
 	return t
 }
 
 func replicasText(p *plan.Plan) string {
-	if p.Serving == "disaggregated" {
+	if p.Serving == plan.Disaggregated {
 		return fmt.Sprintf("%dP+%dD", p.PrefillReplicas, p.Replicas)
 	}
 	return fmt.Sprint(p.Replicas)
@@ -247,7 +236,7 @@ func planCSV(res *plan.Result) *report.Table {
 		g := func(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
 		t.Add(p.Chip, p.PrefillChip, decision, p.Serving, p.ChipsTotal, p.Nodes, p.Layout, p.PrefillLayout,
 			p.Weights, p.Replicas, p.PrefillReplicas, g(p.Batch), g(p.TTFTS), g(p.TTFTLowS), g(p.TTFTHighS), g(p.TPOTS), g(p.TPOTLowS), g(p.TPOTHighS),
-			g(p.OutputTPSPerChip), g(p.PowerKW), g(p.CostUSDPerHour), g(p.USDPerMTokens), p.Binding, verified, g(res.BandLevel))
+			g(p.OutputTPSPerChip), g(p.PowerKW), g(p.CostUSDPerHour), g(p.USDPerMTokens), bindingText(p.Binding), verified, g(res.BandLevel))
 	}
 	if res.Baseline != nil {
 		row("baseline", res.Baseline.Plan)

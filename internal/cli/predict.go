@@ -18,6 +18,7 @@ func runPredict(e *env, args []string) error {
 	var d deployFlags
 	d.catalogs.register(fs)
 	d.register(fs)
+	fs.StringVar(&d.node, "node", "", "node or supernode the instance runs in (see ersatz nodes; default: the chip's)")
 	scenario := fs.String("scenario", "", "scenario file: the corpus format without measured (docs/corpus.md)")
 	engine := fs.String("engine", "vllm", "serving engine: vllm, sglang, trtllm, mindie or other")
 	input := fs.Float64("input-tokens", 1024, "mean prompt length")
@@ -80,6 +81,10 @@ func runPredict(e *env, args []string) error {
 		if err != nil {
 			return err
 		}
+		if err := checkLengths(r.model, *input, *output); err != nil {
+			return err
+		}
+		pred = newPredictor(r.cat, p, os.DirFS(".")) // r.cat places the chip in --node
 		var load corpus.Load
 		n := 0
 		if *concurrency != 0 {

@@ -11,7 +11,7 @@ import (
 
 // TestREADMEExamples holds every `$ ersatz ...` example in the README to
 // the golden output of the same command line, so that an example cannot go
-// stale: the command must be a golden case (goldenCases, the same flags in
+// stale: the command must be a golden case (goldenCases or flagCases, the same flags in
 // the same order; a path under internal/cli/ is written from the
 // repository's root in the README) and the lines shown must be its
 // output. A line "..." in the README stands for any run of lines the
@@ -25,6 +25,9 @@ func TestREADMEExamples(t *testing.T) {
 	for _, tc := range goldenCases {
 		byArgs[strings.Join(strings.Fields(tc.args), " ")] = tc.name
 	}
+	for _, tc := range flagCases {
+		byArgs[strings.Join(strings.Fields(tc.args), " ")] = tc.name
+	}
 	blocks := consoleBlocks(string(data))
 	if len(blocks) == 0 {
 		t.Fatal("no console examples found in README.md")
@@ -35,12 +38,17 @@ func TestREADMEExamples(t *testing.T) {
 			t.Errorf("README line %d: `ersatz %s` is not a golden case; add it to goldenCases", b.line, b.args)
 			continue
 		}
-		want, err := os.ReadFile(filepath.Join("testdata", "golden", name+".stdout"))
-		if err != nil {
-			t.Fatal(err)
+		// A terminal shows both streams; a usage error prints on stderr only.
+		var want []byte
+		for _, stream := range []string{".stdout", ".stderr"} {
+			out, err := os.ReadFile(filepath.Join("testdata", "golden", name+stream))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, out...)
 		}
 		if err := matchElided(b.output, strings.Split(strings.TrimRight(string(want), "\n"), "\n")); err != nil {
-			t.Errorf("README line %d (`ersatz %s`) differs from testdata/golden/%s.stdout: %v", b.line, b.args, name, err)
+			t.Errorf("README line %d (`ersatz %s`) differs from testdata/golden/%s.std{out,err}: %v", b.line, b.args, name, err)
 		}
 	}
 }

@@ -68,7 +68,7 @@ func (e *env) server(catalog string) *web.Server {
 		Policies: policyIDs(),
 		Run: func(args []string, stdout, stderr io.Writer, create func(string) (io.WriteCloser, error), progress func(done, total int)) int {
 			sub := &env{stdin: strings.NewReader(""), stdout: stdout, stderr: stderr, getenv: getenv, create: create, progress: progress}
-			return sub.main(args)
+			return run(sub, args)
 		},
 	}
 }

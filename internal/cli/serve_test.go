@@ -34,7 +34,7 @@ func get(t *testing.T, srv *httptest.Server, path string, q url.Values) (int, []
 }
 
 var smallPlan = url.Values{"model": {"Qwen/Qwen3-8B"}, "rate": {"2"}, "input-tokens": {"500"}, "output-tokens": {"100"},
-	"tpot-p90": {"50ms"}, "chips": {"l20,ascend-910b2"}, "verify": {"0"}, "policy": {"cn-domestic"}}
+	"tpot-p90": {"50ms"}, "chip": {"l20,ascend-910b2"}, "verify": {"0"}, "policy": {"cn-domestic"}}
 
 // The API's answers are the commands' --json output, byte for byte.
 func TestServeAPIIsTheCommand(t *testing.T) {
@@ -46,7 +46,7 @@ func TestServeAPIIsTheCommand(t *testing.T) {
 		args []string
 	}{
 		{"/api/plan", smallPlan, []string{"plan", "--model", "Qwen/Qwen3-8B", "--rate", "2", "--input-tokens", "500", "--output-tokens", "100",
-			"--tpot-p90", "50ms", "--chips", "l20,ascend-910b2", "--verify", "0", "--policy", "cn-domestic", "--json"}},
+			"--tpot-p90", "50ms", "--chip", "l20,ascend-910b2", "--verify", "0", "--policy", "cn-domestic", "--json"}},
 		{"/api/predict", url.Values{"model": {"Qwen/Qwen3-8B"}, "chip": {"h20"}, "chips": {"1"}, "rate": {"2"}},
 			[]string{"predict", "--model", "Qwen/Qwen3-8B", "--chip", "h20", "--chips", "1", "--rate", "2", "--json"}},
 		{"/api/chips", url.Values{"vendor": {"huawei"}}, []string{"chips", "--vendor", "huawei", "--json"}},

@@ -8,15 +8,11 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"os/signal"
-	"sync/atomic"
-	"syscall"
 
 	"ersatz/internal/perf"
 	"ersatz/internal/report"
 	"ersatz/internal/serving"
 	"ersatz/internal/sim"
-	"ersatz/internal/workload"
 )
 
 // engineFlags are the serving-engine settings shared by simulate and plan.
@@ -84,6 +80,7 @@ func runSimulate(e *env, args []string) error {
 	var d deployFlags
 	d.catalogs.register(fs)
 	d.register(fs)
+	fs.StringVar(&d.node, "node", "", "node or supernode the instances run in (see ersatz nodes; default: the chip's)")
 	var eng engineFlags
 	eng.register(fs)
 	var tr trafficFlags
@@ -118,8 +115,8 @@ func runSimulate(e *env, args []string) error {
 	var dep serving.Deployment
 	var header string
 	if *scenario != "" {
-		if d.model != "" || d.chip != "" || *prefillReplicas > 0 {
-			return usagef("--scenario describes the deployment; drop --model, --chip and --prefill-replicas")
+		if d.model != "" || d.chip != "" || d.node != "" || *prefillReplicas > 0 {
+			return usagef("--scenario describes the deployment; drop --model, --chip, --node and --prefill-replicas")
 		}
 		set := map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -179,6 +176,11 @@ func runSim(e *env, dep serving.Deployment, header string, tr *trafficFlags, blo
 	if tr.lengths != "fixed" {
 		maxContext = int(float64(maxContext) * (1 + 2*tr.lengthCV))
 	}
+	if tr.trace == "" {
+		if err := checkLengths(dep.Pool.Instance.Deployment().Model, float64(tr.input), float64(tr.output)); err != nil {
+			return err
+		}
+	}
 	cfg, err := serving.Config(dep, nil, maxContext)
 	if err != nil {
 		return err
@@ -190,18 +192,16 @@ func runSim(e *env, dep serving.Deployment, header string, tr *trafficFlags, blo
 	}
 	defer closeTrace()
 
-	// Stop admitting requests on an interrupt; the simulation drains what
-	// is in flight and everything written so far stays written.
-	var stop atomic.Bool
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	go func() {
-		if _, ok := <-sigs; ok {
-			stop.Store(true)
-		}
-	}()
-	src = &stoppable{Source: src, stop: &stop}
+	// An offline case submits everything at once (scenario.go): there is
+	// no steady state to warn about.
+	if tr.trace == "" && !(tr.arrival == "constant" && tr.rate >= 1e9) {
+		warnOverload(e, dep, tr)
+	}
+	// An interrupt stops admission and drains what is in flight, a second
+	// one (or the end of the grace) stops at once; what was written stays
+	// written (interrupt.go).
+	intr, release := e.interrupts()
+	defer release()
 
 	bar := newProgress(e.stderr, min(tr.requests, 1<<30))
 	var sink sim.RecordSink = sim.RecordFunc(func(*sim.Record) { bar.add(1) })
@@ -215,7 +215,7 @@ func runSim(e *env, dep serving.Deployment, header string, tr *trafficFlags, blo
 		rec = &recordWriter{w: bufio.NewWriterSize(f, 1<<16), bar: bar}
 		sink = rec
 	}
-	sum, err := sim.Run(cfg, src, rng, sink)
+	sum, err := sim.RunStop(cfg, src, rng, sink, sim.Stop{Drain: intr.drain, Halt: intr.halt})
 	bar.finish()
 	if rec != nil {
 		if ferr := rec.flush(); ferr != nil && err == nil {
@@ -225,13 +225,19 @@ func runSim(e *env, dep serving.Deployment, header string, tr *trafficFlags, blo
 	if err != nil {
 		return err
 	}
-	if stop.Load() {
-		fmt.Fprintln(e.stderr, "ersatz simulate: interrupted; the summary covers the requests admitted before the signal")
-	}
 	if asJSON {
-		return report.WriteJSON(e.stdout, simOutput{Summary: sum, Deployment: simDeploymentOf(dep.Pool, cfg.Pool)})
+		err = report.WriteJSON(e.stdout, simOutput{Summary: sum, Deployment: simDeploymentOf(dep.Pool, cfg.Pool)})
+	} else {
+		err = writeSimSummary(e.stdout, header, dep, sum)
 	}
-	return writeSimSummary(e.stdout, header, dep, sum)
+	if err == nil && intr.signal() != nil {
+		what := "the summary covers the requests admitted before it"
+		if sum.Unfinished > 0 {
+			what += fmt.Sprintf("; %d still in flight were stopped", sum.Unfinished)
+		}
+		err = &interruptedError{sig: intr.signal(), what: what}
+	}
+	return err
 }
 
 // simOutput is simulate's JSON: the summary and what the simulated pool
@@ -258,16 +264,6 @@ func simDeploymentOf(p serving.Pool, sp sim.Pool) simDeployment {
 		Layout:   fmt.Sprintf("tp%d pp%d ep%d dp%d", d.TP, d.PP, d.EP, d.DP),
 		KVTokens: sp.Engine.KVTokens, MaxNumSeqs: sp.Engine.MaxNumSeqs, BatchTokens: sp.Engine.MaxNumBatchedTokens,
 	}
-}
-
-// stoppable ends a source early once stop is set.
-type stoppable struct {
-	workload.Source
-	stop *atomic.Bool
-}
-
-func (s *stoppable) Next(r *workload.Request) bool {
-	return !s.stop.Load() && s.Source.Next(r)
 }
 
 // recordWriter streams records as JSON lines. Lines reach the file as the

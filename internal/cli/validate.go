@@ -76,7 +76,7 @@ func runValidate(e *env, args []string) error {
 	fs := newFlags(e, "validate", "[--corpus FILE|published|independent] [--cv] [--band 0.8] [--json]")
 	var cats catalogs
 	cats.register(fs)
-	file := fs.String("corpus", "published", "corpus file (the format of docs/corpus.md), or a built-in one: published, independent")
+	file := fs.String("corpus", "published", "corpus file (the format of docs/corpus.md, or a training corpus, docs/train.md), or a built-in one: published, independent, training, training-independent")
 	params := fs.String("params", "", "YAML file of efficiency parameters merged over the built-in ones (see internal/perf/params.yaml)")
 	asJSON := fs.Bool("json", false, "print the report as JSON (the spec's shape)")
 	cv := fs.Bool("cv", false, "cross-validate: predict each case with the stack efficiencies and residual spreads re-derived without its source (leave one source out)")
@@ -93,6 +93,9 @@ func runValidate(e *env, args []string) error {
 	}
 	p, err := loadParams(*params)
 	if err != nil {
+		return err
+	}
+	if done, err := validateTraining(e, fs, *file, cat, p, *asJSON); done {
 		return err
 	}
 	f, fsys, warns, err := loadCases(*file, corpus.CorpusMode)

@@ -42,7 +42,7 @@ func TestShippedCorpora(t *testing.T) {
 		{"independent.yaml", Independent(), 8, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f, warns, err := ParseCorpus(tc.data)
+			f, warns, err := Parse(tc.data, CorpusMode)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -76,8 +76,8 @@ func TestShippedCorpora(t *testing.T) {
 		})
 	}
 	// Ids are unique across both files too, so they can be merged.
-	a, _, _ := ParseCorpus(Published())
-	b, _, _ := ParseCorpus(Independent())
+	a, _, _ := Parse(Published(), CorpusMode)
+	b, _, _ := Parse(Independent(), CorpusMode)
 	seen := map[string]bool{}
 	for _, c := range append(a.Cases, b.Cases...) {
 		if seen[c.ID] {
@@ -92,7 +92,7 @@ func TestSpecExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, warns, err := ParseCorpus(data)
+	f, warns, err := Parse(data, CorpusMode)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ cases:
 // Activations and KV cache stay empty: the performance model's defaults
 // (perf.Precisions) fill them, the same in every command.
 func TestDefaults(t *testing.T) {
-	f, _, err := ParseCorpus([]byte(strings.Replace(base, "instances: [{role: mixed}]", "instances: [{role: MIXED, tp: 4, pp: 2}]", 1)))
+	f, _, err := Parse([]byte(strings.Replace(base, "instances: [{role: mixed}]", "instances: [{role: MIXED, tp: 4, pp: 2}]", 1)), CorpusMode)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +196,7 @@ func TestParseErrors(t *testing.T) {
 
 func TestEngineArgs(t *testing.T) {
 	in := strings.Replace(base, "measured: 10", "measured: 10\n    engine_args: {max_num_seqs: 1280, max_num_batched_tokens: 2304, chunked_prefill: false}", 1)
-	f, warns, err := ParseCorpus([]byte(in))
+	f, warns, err := Parse([]byte(in), CorpusMode)
 	if err != nil || len(warns) > 0 {
 		t.Fatal(err, warns)
 	}
@@ -205,7 +205,7 @@ func TestEngineArgs(t *testing.T) {
 		a.ChunkedPrefill == nil || *a.ChunkedPrefill {
 		t.Errorf("engine_args: %+v", a)
 	}
-	f, _, err = ParseCorpus([]byte(base))
+	f, _, err = Parse([]byte(base), CorpusMode)
 	if err != nil || f.Cases[0].EngineArgs != nil {
 		t.Errorf("absent engine_args: %v %+v", err, f.Cases[0].EngineArgs)
 	}
@@ -215,7 +215,7 @@ func TestEngineArgs(t *testing.T) {
 // line per problem of each unreadable case, prefixed as a scenario parse
 // prefixes it.
 func problems(in string) string {
-	f, _, err := ParseCorpus([]byte(in))
+	f, _, err := Parse([]byte(in), CorpusMode)
 	if err != nil {
 		return err.Error()
 	}
@@ -235,7 +235,7 @@ func TestDuplicateID(t *testing.T) {
 	if got := problems(two); got != want {
 		t.Errorf("got %s, want %s", got, want)
 	}
-	if f, _, _ := ParseCorpus([]byte(two)); len(f.Cases) != 1 {
+	if f, _, _ := Parse([]byte(two), CorpusMode); len(f.Cases) != 1 {
 		t.Errorf("the first of two cases with one id should load (got %d cases)", len(f.Cases))
 	}
 }
@@ -243,7 +243,7 @@ func TestDuplicateID(t *testing.T) {
 func TestUnknownFieldsWarn(t *testing.T) {
 	in := strings.Replace(base, "measured: 10", "measured: 10\n    vendor_claimed_peak: 5\n    workload_extra: {x: 1}", 1)
 	in = strings.Replace(in, "input_tokens: 100,", "input_tokens: 100, dataset: sharegpt,", 1)
-	_, warns, err := ParseCorpus([]byte(in))
+	_, warns, err := Parse([]byte(in), CorpusMode)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,12 +263,12 @@ func TestScenario(t *testing.T) {
 	if f.Cases[0].Measured != 0 {
 		t.Errorf("measured %g", f.Cases[0].Measured)
 	}
-	if f, _, err := ParseCorpus([]byte(in)); err != nil || len(f.Cases) != 0 || len(f.Unreadable) != 1 {
+	if f, _, err := Parse([]byte(in), CorpusMode); err != nil || len(f.Cases) != 0 || len(f.Unreadable) != 1 {
 		t.Error("corpus mode read a case without measured and claim")
 	}
 	// An slo without a load is allowed.
 	in = strings.Replace(base, "load: {offline: true}}", "load: {}}\n    slo: {tpot_ms: 50}", 1)
-	if _, _, err := ParseCorpus([]byte(in)); err != nil {
+	if _, _, err := Parse([]byte(in), CorpusMode); err != nil {
 		t.Error(err)
 	}
 }

@@ -3,7 +3,7 @@
 // against them and summarises the errors.
 //
 // A corpus is a YAML file of cases; each case is one published figure for
-// one deployment under one load. [ParseCorpus] reads a corpus, in which
+// one deployment under one load. [Parse] with [CorpusMode] reads a corpus, in which
 // every case must carry a positive `measured`; [ParseScenario] reads the
 // same shape for `ersatz predict`, where `measured`, `source`, `claim` and
 // `metric` may be absent. Both return the parsed [File], non-fatal warnings

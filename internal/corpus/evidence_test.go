@@ -10,7 +10,7 @@ import (
 // source being the spec's default group (the source up to its first comma
 // or colon).
 func TestEvidenceOffNVIDIA(t *testing.T) {
-	f, _, err := ParseCorpus(Published())
+	f, _, err := Parse(Published(), CorpusMode)
 	if err != nil {
 		t.Fatal(err)
 	}

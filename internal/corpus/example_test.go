@@ -23,7 +23,7 @@ cases:
     measured: 10000
     dataset: sharegpt
 `)
-	f, warnings, err := corpus.ParseCorpus(data)
+	f, warnings, err := corpus.Parse(data, corpus.CorpusMode)
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -33,7 +33,7 @@ func TestGroupParses(t *testing.T) {
     metric: output_tokens_per_s_per_chip
     measured: 1
 `)
-	f, warns, err := ParseCorpus(doc)
+	f, warns, err := Parse(doc, CorpusMode)
 	if err != nil || len(warns) > 0 {
 		t.Fatalf("err %v, warnings %v", err, warns)
 	}

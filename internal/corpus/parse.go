@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"reflect"
 	"regexp"
@@ -31,21 +30,9 @@ const (
 // maxErrors bounds how many validation errors one parse reports.
 const maxErrors = 20
 
-// ParseCorpus parses a validation corpus. See [Parse].
-func ParseCorpus(data []byte) (*File, []error, error) { return Parse(data, CorpusMode) }
-
 // ParseScenario parses a scenario file, in which measured may be absent.
 // See [Parse].
 func ParseScenario(data []byte) (*File, []error, error) { return Parse(data, ScenarioMode) }
-
-// Read reads all of r and parses it. See [Parse].
-func Read(r io.Reader, mode Mode) (*File, []error, error) {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return nil, nil, fmt.Errorf("reading corpus: %w", err)
-	}
-	return Parse(data, mode)
-}
 
 // Parse parses a corpus file, applies the defaults listed in the package
 // doc and validates every case. Unknown fields do not fail the parse: each

@@ -37,7 +37,7 @@ cases:
 `
 
 func TestUnreadableCasesBesideTheOthers(t *testing.T) {
-	f, warns, err := ParseCorpus([]byte(mixed))
+	f, warns, err := Parse([]byte(mixed), CorpusMode)
 	if err != nil || len(warns) > 0 {
 		t.Fatal(err, warns)
 	}

@@ -153,9 +153,10 @@ func CheckLayout(m *model.Model, l Layout) error {
 	if l.EP > 1 && !m.MoE() {
 		return &LayoutError{"ep", l.EP, fmt.Sprintf("%s is dense; expert parallelism needs a mixture-of-experts model", m.ID)}
 	}
-	if m.MoE() && m.Experts%l.EP != 0 {
-		return &LayoutError{"ep", l.EP, fmt.Sprintf("must divide the %d routed experts of %s", m.Experts, m.ID)}
-	}
+	// An EP that does not divide the routed experts fills its ranks with
+	// redundant copies; more ranks than experts hold one expert each, the
+	// extra ones shared and redundant experts (CloudMatrix384's EP320 for
+	// DeepSeek's 256). ExpertsPerDevice counts them.
 	if l.EP > l.TP {
 		return &LayoutError{"ep", l.EP, fmt.Sprintf("expert parallelism spans the tp %d devices of one pipeline stage; want ep ≤ tp", l.TP)}
 	}
@@ -252,20 +253,35 @@ func KVShard(m *model.Model, l Layout) int {
 // same bytes per device); routers are replicated. Embeddings, head and
 // routers stay 16-bit, as quantised checkpoints keep them.
 func DeviceWeights(m *model.Model, l Layout, p hardware.Precision) float64 {
-	wb := p.Bytes()
 	tp := float64(l.TP)
 	stageLayers := math.Ceil(float64(m.Layers) / float64(l.PP))
 	frac := stageLayers / float64(m.Layers)
-	perLayerAttn := m.AttnParams() / float64(l.AttnTP()) * wb
-	dense := float64(m.DenseFFNLayers()) * m.DenseFFNParams()
-	moe := float64(m.MoELayers()) * (float64(m.Experts)*m.ExpertParams() + m.SharedParams())
+	db := m.DenseBytes(p) // 16-bit where a checkpoint quantizes only its experts
+	perLayerAttn := m.AttnParams() / float64(l.AttnTP()) * db
+	dense := float64(m.DenseFFNLayers())*m.DenseFFNParams() + float64(m.MoELayers())*m.SharedParams()
+	experts := float64(m.MoELayers()) * ExpertsPerDevice(m, l) * m.ExpertParams() * m.ExpertBytes(p) / float64(l.TP/max(l.EP, 1))
 	router := float64(m.MoELayers()) * m.RouterParams() * 2
-	body := stageLayers*perLayerAttn + frac*((dense+moe)/tp*wb+router)
+	body := stageLayers*perLayerAttn + frac*(dense*db/tp+experts+router)
 	emb, head := m.EmbeddingParams()*2/tp, m.LMHeadParams()*2/tp
 	if l.PP == 1 {
 		return body + emb + head
 	}
 	return body + max(emb, head)
+}
+
+// ExpertsPerDevice is the routed-expert slots each EP rank holds: E/EP
+// when EP divides the E experts, else ceil(E/EP) with redundant copies in
+// the spare slots (DeepSeek's EP144: 2 slots a GPU, 256 experts plus 32
+// redundant), and one when EP exceeds E.
+func ExpertsPerDevice(m *model.Model, l Layout) float64 {
+	if !m.MoE() {
+		return 0
+	}
+	ep := max(l.EP, 1)
+	if m.Experts%ep == 0 {
+		return float64(m.Experts / ep)
+	}
+	return math.Ceil(float64(m.Experts) / float64(ep))
 }
 
 // activations estimates the workspace of a forward pass over batchTokens

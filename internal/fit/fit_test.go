@@ -124,7 +124,7 @@ func TestCheckLayoutErrors(t *testing.T) {
 		{toy, Layout{2, 11, 1, 1}, "pp", "more stages than the 10 layers"},
 		{toy, Layout{2, 1, 2, 1}, "ep", "is dense"},
 		{toy, Layout{4, 1, 1, 3}, "dp", "must divide tp 4"},
-		{moe, Layout{4, 1, 4, 1}, "ep", "must divide the 6 routed experts"},
+		{moe, Layout{4, 1, 3, 1}, "ep", "must divide tp 4"},
 		{moe, Layout{2, 1, 3, 1}, "ep", "want ep ≤ tp"},
 	}
 	for _, tt := range tests {

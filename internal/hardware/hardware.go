@@ -145,6 +145,11 @@ type Chip struct {
 	PriceUSD           *Value `json:"price_usd,omitempty"`
 	// RentUSDPerHour is a typical cloud or market rental price per chip-hour.
 	RentUSDPerHour *Value `json:"rent_usd_per_hour,omitempty"`
+	// InterruptionsPerChipYear is the unexpected training-job
+	// interruptions per chip per year of synchronous training, all causes
+	// counted (the chip, its memory, host, network, software), for the
+	// training estimator's failure model.
+	InterruptionsPerChipYear *Value `json:"interruptions_per_chip_year,omitempty"`
 	// Node is the default node or system this chip ships in.
 	Node         string         `json:"node"`
 	Availability []Availability `json:"availability,omitempty"`
@@ -163,6 +168,10 @@ type Node struct {
 	ScaleUpDomain int `json:"scaleup_domain"`
 	// Topology of the scale-up fabric: switch | mesh | ring | pcie.
 	Topology string `json:"topology"`
+	// Form is what the node is, as deployments count it: server (the
+	// default), rack (a scale-up domain of several servers sold as one, as
+	// GB200 NVL72) or supernode (CloudMatrix384, Atlas SuperPoDs). See Kind.
+	Form string `json:"kind,omitempty"`
 	// ScaleUpGBpsPerDir, when set, overrides the chip's scale-up bandwidth
 	// in this node (e.g. PCIe-only servers).
 	ScaleUpGBpsPerDir  *Value `json:"scaleup_gbps_per_dir,omitempty"`
@@ -171,6 +180,24 @@ type Node struct {
 	OverheadPowerW *Value `json:"overhead_power_w,omitempty"`
 	Source         string `json:"source"`
 	Notes          string `json:"notes,omitempty"`
+}
+
+// Kind is the node's form: server, rack or supernode.
+func (n *Node) Kind() string {
+	if n.Form == "" {
+		return "server"
+	}
+	return n.Form
+}
+
+// Units is how many of the node's kind hold chips: servers for a server,
+// whole racks or supernodes (of ScaleUpDomain chips) otherwise.
+func (n *Node) Units(chips int) int {
+	per := max(n.ChipsPerNode, 1)
+	if n.Kind() != "server" {
+		per = max(n.ScaleUpDomain, per)
+	}
+	return (chips + per - 1) / per
 }
 
 // Catalog is a set of chips and nodes with the sources they cite.
@@ -255,6 +282,7 @@ func (c *Chip) Values() map[string]*Value {
 		"price_usd":             c.PriceUSD,
 		"rent_usd_per_hour":     c.RentUSDPerHour,
 	}
+	m["interruptions_per_chip_year"] = c.InterruptionsPerChipYear
 	for p, v := range c.DenseTFLOPS {
 		m["dense_tflops."+string(p)] = v
 	}

@@ -233,6 +233,9 @@ func (cat *Catalog) Validate() error {
 		if _, ok := cat.Sources[nd.Source]; !ok {
 			return &FieldError{Field: f + ".source", Value: nd.Source, Msg: "want a key of sources"}
 		}
+		if k := nd.Form; k != "" && k != "server" && k != "rack" && k != "supernode" {
+			return &FieldError{Field: f + ".kind", Value: k, Msg: "want server, rack or supernode"}
+		}
 		if nd.Topology != "" && !topologies[nd.Topology] {
 			return &FieldError{Field: f + ".topology", Value: nd.Topology, Msg: "want switch, mesh, ring or pcie"}
 		}

@@ -33,6 +33,12 @@ type Alias struct {
 	Alias  string `json:"alias"`
 	Model  string `json:"model"`
 	Source string `json:"source"`
+	// Weights is the stored precision of a quantized release (its own
+	// quantization_config); Context its longest sequence where it differs
+	// from the shared config's. The source gives both.
+	Weights     hardware.Precision `json:"weights,omitempty"`
+	ExpertsOnly bool               `json:"experts_only,omitempty"`
+	Context     int                `json:"context,omitempty"`
 }
 
 var (
@@ -166,6 +172,12 @@ func (c *Catalog) Model(name string) (*Model, error) {
 	}
 	if a, ok := c.aliases[n]; ok {
 		cp := *c.models[strings.ToLower(a.Model)]
+		if a.Weights != "" {
+			cp.Checkpoint = Checkpoint{Method: "release", Weights: a.Weights, ExpertsOnly: a.ExpertsOnly}
+		}
+		if a.Context > 0 {
+			cp.MaxContext = a.Context
+		}
 		return &cp, nil
 	}
 	if !strings.Contains(n, "/") {

@@ -177,7 +177,7 @@ func TestParsedShapes(t *testing.T) {
 	} {
 		m := get(id)
 		want := lit
-		want.ID, want.Architecture = m.ID, m.Architecture
+		want.ID, want.Architecture, want.MaxContext, want.Checkpoint = m.ID, m.Architecture, m.MaxContext, m.Checkpoint // checkpoint_test.go
 		if *m != want {
 			t.Errorf("%s parsed as\n%+v\nwant\n%+v", id, *m, want)
 		}
@@ -302,9 +302,9 @@ func TestLoad(t *testing.T) {
 	if ids := cat.IDs(); len(ids) != 1 || ids[0] != "acme/tiny" {
 		t.Errorf("IDs = %v", ids)
 	}
-	fsys["mine/acme/bad/config.json"] = &fstest.MapFile{Data: []byte(`{"architectures": ["GPT2LMHeadModel"]}`)}
+	fsys["mine/acme/bad/config.json"] = &fstest.MapFile{Data: []byte(`{"architectures": ["BertForMaskedLM"]}`)}
 	_, err = Load(fsys, "mine")
-	if err == nil || !strings.Contains(err.Error(), "mine/acme/bad/config.json") || !strings.Contains(err.Error(), "GPT2LMHeadModel") {
+	if err == nil || !strings.Contains(err.Error(), "mine/acme/bad/config.json") || !strings.Contains(err.Error(), "BertForMaskedLM") {
 		t.Errorf("Load with a bad config: %v", err)
 	}
 	if _, err := Load(fsys, "missing"); err == nil {

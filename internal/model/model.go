@@ -46,8 +46,11 @@ type Model struct {
 	SlidingLayers int `json:"sliding_layers,omitempty"`
 
 	// Intermediate is the FFN width of dense layers. Every supported
-	// architecture uses a gated FFN (three matrices).
+	// architecture but classic GPT uses a gated FFN (three matrices).
 	Intermediate int `json:"intermediate"`
+	// UngatedFFN marks a two-matrix FFN (up, activation, down), as GPT-2,
+	// GPT-3 and Megatron's GPT models have.
+	UngatedFFN bool `json:"ungated_ffn,omitempty"`
 
 	// Mixture of experts; Experts == 0 means dense.
 	Experts            int `json:"experts,omitempty"`
@@ -61,6 +64,12 @@ type Model struct {
 	DenseLayers int `json:"dense_layers,omitempty"`
 	// MTPLayers counts multi-token-prediction layers (not in Params).
 	MTPLayers int `json:"mtp_layers,omitempty"`
+
+	// MaxContext is the longest sequence, prompt plus output, the model
+	// takes (max_position_embeddings); 0 if the config does not say.
+	MaxContext int `json:"max_context,omitempty"`
+	// Checkpoint is the precision of the released weights.
+	Checkpoint Checkpoint `json:"checkpoint"`
 }
 
 // MoE reports whether the model routes tokens to experts.
@@ -111,8 +120,19 @@ func (m *Model) AttnParams() float64 {
 	return q + kv + o
 }
 
-// DenseFFNParams is the weight count of one dense FFN (gate, up, down).
-func (m *Model) DenseFFNParams() float64 { return 3 * float64(m.Hidden) * float64(m.Intermediate) }
+// DenseFFNParams is the weight count of one dense FFN (gate, up, down;
+// up and down when ungated).
+func (m *Model) DenseFFNParams() float64 {
+	return float64(m.FFNMatrices()) * float64(m.Hidden) * float64(m.Intermediate)
+}
+
+// FFNMatrices is 3 for a gated dense FFN, 2 for a classic one.
+func (m *Model) FFNMatrices() int {
+	if m.UngatedFFN {
+		return 2
+	}
+	return 3
+}
 
 // ExpertParams is the weight count of one routed expert.
 func (m *Model) ExpertParams() float64 {
@@ -219,7 +239,11 @@ func (m *Model) linearParams() float64 {
 func (m *Model) WeightBytes(p hardware.Precision) float64 {
 	const sixteenBit = 2
 	other := m.EmbeddingParams() + m.LMHeadParams() + float64(m.MoELayers())*m.RouterParams()
-	return m.linearParams()*p.Bytes() + other*sixteenBit
+	experts := 0.0
+	if m.MoE() {
+		experts = float64(m.MoELayers()) * float64(m.Experts) * m.ExpertParams()
+	}
+	return experts*m.ExpertBytes(p) + (m.linearParams()-experts)*m.DenseBytes(p) + other*sixteenBit
 }
 
 // KVElementsPerLayerToken is the number of cached elements one token adds

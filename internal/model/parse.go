@@ -25,6 +25,7 @@ var Supported = []string{
 	"GptOssForCausalLM",
 	"Llama4ForConditionalGeneration",
 	"MiniMaxM2ForCausalLM",
+	"GPT2LMHeadModel",
 }
 
 // modelTypeArch maps a config's model_type to an architecture, for
@@ -255,6 +256,7 @@ func Parse(data []byte, id string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	gpt2Keys(c)
 	if c.has("text_config") {
 		var tc config
 		if err := json.Unmarshal(c["text_config"], &tc); err != nil || tc == nil {
@@ -292,8 +294,13 @@ func Parse(data []byte, id string) (*Model, error) {
 		err = m.llama4(c)
 	case "MiniMaxM2ForCausalLM":
 		err = m.minimaxM2(c)
+	case "GPT2LMHeadModel":
+		err = m.gpt2(c)
 	}
 	if err != nil {
+		return nil, err
+	}
+	if err := m.readLimits(c); err != nil {
 		return nil, err
 	}
 	if err := m.Validate(); err != nil {

@@ -86,10 +86,10 @@ func TestParseErrors(t *testing.T) {
 		{"empty", []byte(``), "", "malformed JSON"},
 		{"not an object", []byte(`[1, 2]`), "", "want a JSON object"},
 		{"null", []byte(`null`), "", "want a JSON object"},
-		{"unsupported", []byte(`{"architectures": ["GPT2LMHeadModel"]}`), "architectures",
-			`config.json: architectures: unsupported "GPT2LMHeadModel" (supported: LlamaForCausalLM, Qwen2ForCausalLM`},
+		{"unsupported", []byte(`{"architectures": ["BertForMaskedLM"]}`), "architectures",
+			`config.json: architectures: unsupported "BertForMaskedLM" (supported: LlamaForCausalLM, Qwen2ForCausalLM`},
 		{"no architecture", []byte(`{"hidden_size": 1}`), "architectures", "missing"},
-		{"unknown model_type", []byte(`{"model_type": "gpt2"}`), "model_type", `unsupported "gpt2"`},
+		{"unknown model_type", []byte(`{"model_type": "bert"}`), "model_type", `unsupported "bert"`},
 		{"architectures not a list", []byte(`{"architectures": "LlamaForCausalLM"}`), "architectures", "want a list of strings"},
 		{"zero hidden", edit(t, map[string]any{"hidden_size": 0}), "hidden_size",
 			"config.json: hidden_size: want a positive integer (got 0)"},
@@ -316,6 +316,7 @@ func FuzzParse(f *testing.F) {
 		f.Add(data)
 	}
 	f.Add([]byte(`{"architectures":["DeepseekV3ForCausalLM"],"text_config":{"hidden_size":1}}`))
+	f.Add([]byte(`{"architectures":["LlamaForCausalLM"],"hidden_size":64,"num_hidden_layers":2,"vocab_size":10,"num_attention_heads":8,"intermediate_size":128,"max_position_embeddings":-3,"quantization_config":{"quant_method":"gptq","bits":4,"modules_to_not_convert":["self_attn"]}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := Parse(data, "fuzz")
 		if err != nil {
@@ -337,5 +338,8 @@ func FuzzParse(f *testing.F) {
 		_ = m.PrefillFLOPs(4096).Total()
 		_ = m.DecodeFLOPs(4096).Total()
 		_ = m.KVHeadsPerDevice(8)
+		if m.MaxContext < 0 || m.WeightBytes(m.Checkpoint.Weights+"") < 0 {
+			t.Fatalf("context %d, checkpoint %+v", m.MaxContext, m.Checkpoint)
+		}
 	})
 }

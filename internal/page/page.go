@@ -17,6 +17,7 @@ import (
 	"ersatz/internal/hardware"
 	"ersatz/internal/perf"
 	"ersatz/internal/plan"
+	"ersatz/internal/policy"
 	"ersatz/internal/report"
 )
 
@@ -43,10 +44,20 @@ type Report struct {
 	Version string
 	Result  *plan.Result
 	Catalog *hardware.Catalog
+	// Words are the caller's sentences for the plan's values: the page
+	// writes none of its own about the answer.
+	Words Words
 	// Curves are the top plans' latency against load.
 	Curves []Curve
 	// Steps are the recommended plan's pools at the planned load.
 	Steps []perf.Pool
+}
+
+// Words are the sentences and labels the command line prints for a plan.
+type Words struct {
+	Answer  string // the one-sentence answer against the fleet, if any
+	Why     string
+	Binding func(plan.Binding) string
 }
 
 // Curve is one plan's latency at several rates.
@@ -146,8 +157,8 @@ func build(r *Report) (*view, error) {
 		num(t.RatePerS), t.InputTokens, t.OutputTokens, strings.Join(targets, ", "), res.Policy, res.Objective)
 	rec := res.Recommended
 	switch {
-	case res.Baseline != nil:
-		v.Headline, v.Answer = res.Baseline.Answer, true
+	case r.Words.Answer != "":
+		v.Headline, v.Answer = r.Words.Answer, true
 	case rec != nil:
 		v.Headline = fmt.Sprintf("Recommended under %s: %d × %s in %d %s servers, %s at %s weights: $%s/h, %s kW, $%s per million output tokens.",
 			res.Policy, rec.ChipsTotal, chipLabel(rec), rec.Nodes, rec.Node, rec.Serving, rec.Weights,
@@ -155,7 +166,7 @@ func build(r *Report) (*view, error) {
 	default:
 		v.Headline = "No plan meets the targets under " + res.Policy + "."
 	}
-	v.Why = res.Why
+	v.Why = r.Words.Why
 	v.cards(res)
 	v.impacts(res)
 	v.table(res)
@@ -313,8 +324,8 @@ func (v *view) table(res *plan.Result) {
 		}
 		cells = append(cells,
 			cell{Text: weights, Sort: weights},
-			cell{Text: shape, Sort: shape, Class: "shape", Title: p.Serving},
-			cell{Text: p.Binding, Sort: p.Binding, Class: "small binding"},
+			cell{Text: shape, Sort: shape, Class: "shape", Title: string(p.Serving)},
+			cell{Text: v.binding(p.Binding), Sort: v.binding(p.Binding), Class: "small binding"},
 			cell{Text: verified(p.Verified), Sort: verified(p.Verified)})
 		return row{Class: cls, Cells: cells}
 	}
@@ -367,9 +378,34 @@ func short(layout string) string {
 	return strings.Join(out, " ")
 }
 
-func verified(v *plan.Verification) string { return v.Summary() }
+func verified(v *plan.Verification) string {
+	switch {
+	case v == nil:
+		return "–"
+	case v.Requests == 0:
+		return "no"
+	case !v.Meets:
+		return "misses"
+	case v.AddedReplicas > 0:
+		return fmt.Sprintf("yes (+%d)", v.AddedReplicas)
+	}
+	return "yes"
+}
 
-func decision(d string) string { return plan.ActionOf(d) }
+// decision is a chip's policy action: allow, review or deny.
+func decision(d policy.Decision) string {
+	if d.Action == "" {
+		return string(policy.Allow)
+	}
+	return string(d.Action)
+}
+
+func (v *view) binding(b plan.Binding) string {
+	if v.Words.Binding == nil {
+		return string(b.Limit)
+	}
+	return v.Words.Binding(b)
+}
 
 func chipName(cat *hardware.Catalog, id string) string {
 	if cat == nil {
@@ -438,11 +474,12 @@ func (v *view) sources(r *Report) {
 		if decision(c.Decision) == "allow" {
 			continue
 		}
-		i, ok := at[c.Decision]
+		text := c.Decision.String()
+		i, ok := at[text]
 		if !ok {
 			i = len(v.Decisions)
-			at[c.Decision] = i
-			v.Decisions = append(v.Decisions, decisionRow{Decision: c.Decision})
+			at[text] = i
+			v.Decisions = append(v.Decisions, decisionRow{Decision: text})
 		}
 		v.Decisions[i].Chips = append(v.Decisions[i].Chips, chipRef{c.Chip, chipName(r.Catalog, c.Chip)})
 	}

@@ -28,19 +28,7 @@ type Capacity struct {
 // token budget). fit, predict, simulate and plan all size the KV cache
 // from these.
 func (in *Instance) FitOptions(context int) fit.Options {
-	util := in.eng.MemoryUtilization
-	var rule fit.MemoryRule
-	switch in.eng.MemoryRule {
-	case "static":
-		rule = fit.RuleStatic
-	case "free":
-		rule = fit.RuleFree
-	case "sglang":
-		rule = fit.RuleStatic
-		if c := in.d.Chip; c.MemoryGB.Known() {
-			util = sglangMemFraction(c.MemoryGB.Value*float64(units.GiB)/float64(in.dpc), in.d.TP, in.d.PP, in.d.EP > 1 && in.d.DP > 1)
-		}
-	}
+	util, rule := memoryShare(in.eng, in.d.Chip, in.dpc, in.d.TP, in.d.PP, in.d.EP > 1 && in.d.DP > 1)
 	if in.d.MemoryUtilization > 0 {
 		util = in.d.MemoryUtilization
 	}
@@ -52,6 +40,32 @@ func (in *Instance) FitOptions(context int) fit.Options {
 		Rule:              rule,
 		BatchTokens:       in.maxBatchTokens,
 	}
+}
+
+// MemoryShare is the memory share engine e takes by default on chip c in a
+// tp × pp instance (deepEP: DeepEP's all-to-all buffers are reserved), the
+// value its own flag would carry (vLLM --gpu-memory-utilization, SGLang
+// --mem-fraction-static, TensorRT-LLM free_gpu_memory_fraction, MindIE
+// NPU_MEMORY_FRACTION), so that launch lines can state what a plan assumed.
+func (p *Params) MemoryShare(e Engine, c *hardware.Chip, tp, pp int, deepEP bool) float64 {
+	util, _ := memoryShare(p.Engine(e), c, c.EngineDevices(), tp, pp, deepEP)
+	return util
+}
+
+func memoryShare(eng *EngineParams, c *hardware.Chip, devicesPerChip, tp, pp int, deepEP bool) (float64, fit.MemoryRule) {
+	util := eng.MemoryUtilization
+	switch eng.MemoryRule {
+	case "static":
+		return util, fit.RuleStatic
+	case "free":
+		return util, fit.RuleFree
+	case "sglang":
+		if c.MemoryGB.Known() {
+			util = sglangMemFraction(c.MemoryGB.Value*float64(units.GiB)/float64(max(devicesPerChip, 1)), tp, pp, deepEP)
+		}
+		return util, fit.RuleStatic
+	}
+	return util, fit.RuleDevice
 }
 
 // sglangMemFraction is SGLang's default mem_fraction_static for a device of

@@ -308,9 +308,9 @@ func Precisions(c *hardware.Chip, weights, acts, kv hardware.Precision) (hardwar
 	}
 	a := acts
 	if a == "" {
-		switch weights {
-		case hardware.INT4:
-			a = sixteenBit(c)
+		switch {
+		case weights == hardware.INT4, model.WeightOnly(weights, c):
+			a = sixteenBit(c) // weight-only: widened to 16 bits for the matmul
 		default:
 			a = weights
 		}

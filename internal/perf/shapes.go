@@ -9,7 +9,7 @@ import (
 // setShapes precomputes the per-device, per-layer constants.
 func (in *Instance) setShapes(uneven bool) {
 	d, m := in.d, in.d.Model
-	wb := d.Weights.Bytes()
+	db := m.DenseBytes(d.Weights) // attention, dense FFN, shared experts
 	// Activations between kernels stay 16-bit whatever the matmul
 	// precision: 8-bit and 4-bit recipes quantize a GEMM's input inside
 	// the kernel before it (fused into the norm) and write 16-bit outputs,
@@ -36,7 +36,7 @@ func (in *Instance) setShapes(uneven bool) {
 		repl = h * float64(m.QLoraRank+m.KVLoraRank+m.QKRopeHeadDim)
 	}
 	attnDev := (attn-repl)/atp + repl
-	in.attnWBytes = attnDev * wb
+	in.attnWBytes = attnDev * db
 	in.attnFlopsTok = 2 * attnDev
 	// Activations a GEMM group reads and writes per token: its input,
 	// its outputs and the inputs of its second matmul.
@@ -68,13 +68,13 @@ func (in *Instance) setShapes(uneven bool) {
 	// The dense FFN and the shared experts split like attention (TP/DP
 	// ways): with DP attention they run data-parallel too, as DeepSeek's
 	// deployment does, avoiding a gather.
-	in.ffnWBytes = m.DenseFFNParams() / atp * wb
+	in.ffnWBytes = m.DenseFFNParams() / atp * db
 	in.ffnFlopsTok = 2 * m.DenseFFNParams() / atp
-	in.sharedWBytes = m.SharedParams() / atp * wb
+	in.sharedWBytes = m.SharedParams() / atp * db
 	in.sharedFlopsTok = 2 * m.SharedParams() / atp
 	if m.MoE() {
 		in.expertsDev = float64(m.Experts) / float64(d.EP)
-		in.expertWBytes = m.ExpertParams() / float64(in.moeTP) * wb
+		in.expertWBytes = m.ExpertParams() / float64(in.moeTP) * m.ExpertBytes(d.Weights)
 		in.expertFlopsTok = 2 * m.ExpertParams() / float64(in.moeTP)
 		in.routerFlopsTok = 2 * m.RouterParams()
 		in.routeK, in.routeE = float64(m.ExpertsPerToken), float64(m.Experts)

@@ -34,7 +34,7 @@ func (req *Request) edges(dec, pre *hardware.Chip) (ttft, tpot float64) {
 // calibrate turns pl's input bands into intervals at BandLevel and says
 // whether the plan meets its targets at the pessimistic edge at
 // Confidence; when it does not, the second result says by how much.
-func (req *Request) calibrate(pl *Plan, dec, pre *hardware.Chip) (ok bool, reason, detail string, miss float64) {
+func (req *Request) calibrate(pl *Plan, dec, pre *hardware.Chip) (ok bool, reason Reason, detail string, miss float64) {
 	if req.Bands == nil {
 		return true, "", "", 0
 	}

@@ -24,7 +24,7 @@ func TestConfidence(t *testing.T) {
 		t.Fatal(err)
 	}
 	if point.Recommended == nil || sure.Recommended == nil {
-		t.Fatalf("no plan: %s / %s", point.Why, sure.Why)
+		t.Fatalf("no plan: %+v / %+v", point.Why, sure.Why)
 	}
 	for _, c := range sure.Chips {
 		for _, p := range append([]*Plan{c.Best}, c.Others...) {

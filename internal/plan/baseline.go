@@ -49,8 +49,6 @@ type BaselineResult struct {
 	// Replacements sets every plan of the result against the fleet, in
 	// the order of the per-chip table, then the cross-chip pairings.
 	Replacements []Replacement `json:"replacements"`
-	// Answer is the recommendation in one sentence.
-	Answer string `json:"answer"`
 	// Impact is the recommended plan against the fleet.
 	Impact *Impact `json:"impact,omitempty"`
 }
@@ -70,6 +68,7 @@ type Replacement struct {
 // fleet is the baseline's best way to run its chips.
 type fleet struct {
 	search   *chipSearch
+	site     site
 	in       *perf.Instance
 	layout   fit.Layout
 	weights  hardware.Precision
@@ -134,9 +133,9 @@ func (req *Request) fleet(b Baseline) (*fleet, error) {
 	shapes := req.precisions(c)
 	if b.Weights != "" {
 		shapes = nil
-		for _, sh := range (&Request{Precisions: []hardware.Precision{b.Weights}}).precisions(c) {
-			shapes = append(shapes, sh)
-		}
+		only := *req
+		only.Precisions = []hardware.Precision{b.Weights}
+		shapes = only.precisions(c)
 		if len(shapes) == 0 {
 			return nil, fmt.Errorf("baseline weights %s: %s does not run it (it runs %s)", b.Weights, c.ID, strings.Join(c.PrecisionNames(), ", "))
 		}
@@ -173,7 +172,7 @@ func (req *Request) fleet(b Baseline) (*fleet, error) {
 				continue
 			}
 			cand := &fleet{in: in, layout: l, weights: sh.weights, kv: sh.kv, replicas: n, offline: off.OutputTPS / w.OutputTokens}
-			cand.capacity = float64(n) * req.ladderRate(in, w)
+			cand.capacity = float64(n) * req.ladderRate(in, w, c)
 			if best == nil || cand.capacity > best.capacity || cand.capacity == best.capacity && cand.offline > best.offline {
 				best = cand
 			}
@@ -186,7 +185,8 @@ func (req *Request) fleet(b Baseline) (*fleet, error) {
 		}
 		return nil, errors.New(msg)
 	}
-	best.search = &chipSearch{req: req, chip: c, node: node, hourly: hourly, estimate: estimate}
+	best.search = &chipSearch{req: req, chip: c}
+	best.site = site{node: node, hourly: hourly, estimate: estimate}
 	return best, nil
 }
 
@@ -206,13 +206,13 @@ func (req *Request) baseline(b Baseline, f *fleet) (*BaselineResult, error) {
 	lo, _ := at(f.in.Variant(+1))
 	s := f.search
 	pl := &Plan{
-		Chip: b.Chip.ID, Vendor: b.Chip.Vendor, Node: s.node.ID, Serving: "aggregated",
+		Chip: b.Chip.ID, Vendor: b.Chip.Vendor, Node: f.site.node.ID, Serving: Aggregated,
 		Weights: string(f.weights), KVCache: string(f.kv), Layout: f.layout.String(), Devices: f.layout.Devices(),
 		Replicas: f.replicas,
 		TTFTS:    float64(r.TTFT.At(pct)), TPOTS: float64(r.TPOT.At(pct)),
 		TTFTLowS: float64(lo.TTFT.At(pct)), TTFTHighS: float64(hi.TTFT.At(pct)),
 		TPOTLowS: float64(lo.TPOT.At(pct)), TPOTHighS: float64(hi.TPOT.At(pct)),
-		Binding: "baseline fleet",
+		Binding: Binding{Limit: LimitFleet},
 	}
 	if p := r.Pool("mixed"); p != nil {
 		pl.Batch, pl.Bound = p.Batch, dominant(p.Step)
@@ -221,13 +221,13 @@ func (req *Request) baseline(b Baseline, f *fleet) (*BaselineResult, error) {
 	r2 := *req
 	r2.Engine = b.Engine
 	r2.calibrate(pl, b.Chip, b.Chip)
-	s.price(pl, float64(b.Count))
-	pl.Policy = string(req.Policy.Decide(b.Chip).Action)
+	s.price(pl, float64(b.Count), f.site)
+	pl.Policy = req.Policy.Decide(b.Chip).Action
 	carries := f.capacity > 0 && req.Traffic.RatePerS*(1+req.Headroom) <= f.capacity*(1+1e-9) && !r.Saturated
 	meets := !r.Saturated && (req.SLO.TTFTS == 0 || pl.TTFTS <= req.SLO.TTFTS) && (req.SLO.TPOTS == 0 || pl.TPOTS <= req.SLO.TPOTS)
 	if req.Verify > 0 {
 		s.instances = map[*Plan]*instancePair{}
-		v, err := s.simulate(&instancePair{mixed: f.in, node: s.node, hourly: s.hourly}, f.replicas)
+		v, err := s.simulate(&instancePair{mixed: f.in, site: f.site}, f.replicas)
 		if err != nil {
 			v = &Verification{Note: "not simulated: " + err.Error()}
 		}
@@ -257,39 +257,10 @@ func compare(req *Request, res *Result, br *BaselineResult) {
 	for _, p := range res.CrossChip {
 		br.Replacements = append(br.Replacements, vs(p, req.Policy.Decide(chipOf(req, p.Chip)).Allowed() && req.Policy.Decide(chipOf(req, p.PrefillChip)).Allowed()))
 	}
-	fleetName := fmt.Sprintf("%d × %s", br.Count, br.Chip)
-	t := req.Traffic
-	load := fmt.Sprintf("%.3g req/s of %.0f → %.0f tokens", t.RatePerS, t.InputTokens, t.OutputTokens)
-	rec := res.Recommended
-	if rec == nil {
-		br.Answer = fmt.Sprintf("Nothing under %s replaces %s at %s: %s", res.Policy, fleetName, load, res.Why)
-		return
+	if rec := res.Recommended; rec != nil {
+		br.Impact = impact(req.Policy, rec, base)
+		br.Impact.Policy = res.Policy
 	}
-	br.Impact = impact(req.Policy, rec, base)
-	br.Impact.Policy = res.Policy
-	what := fmt.Sprintf("%d × %s", rec.ChipsTotal, rec.Chip)
-	if rec.PrefillChip != "" {
-		pc := int(math.Ceil(float64(rec.PrefillReplicas*layoutChips(req, rec.PrefillChip, rec.PrefillLayout)) - 1e-9))
-		what = fmt.Sprintf("%d × %s (prefill) + %d × %s (decode)", pc, rec.PrefillChip, rec.ChipsTotal-pc, rec.Chip)
-	}
-	verb := "replace"
-	if rec.ChipsTotal == 1 {
-		verb = "replaces"
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s %s", what, verb, fleetName)
-	switch {
-	case !br.MeetsTargets:
-		fmt.Fprintf(&b, " (which misses the targets at this rate: it carries at most %.3g req/s)", br.CapacityPerS)
-	case !br.Carries:
-		fmt.Fprintf(&b, " (which meets the targets at this rate only without the %.0f%% headroom)", br.Headroom*100)
-	}
-	fmt.Fprintf(&b, " for %s under %s: $%.3g/h against $%.3g/h", load, res.Policy, rec.CostUSDPerHour, base.CostUSDPerHour)
-	if base.CostUSDPerHour > 0 {
-		fmt.Fprintf(&b, " (×%.2f)", rec.CostUSDPerHour/base.CostUSDPerHour)
-	}
-	fmt.Fprintf(&b, ", %.3g kW against %.3g kW.", rec.PowerKW, base.PowerKW)
-	br.Answer = b.String()
 }
 
 func chipOf(req *Request, id string) *hardware.Chip {
@@ -300,32 +271,27 @@ func chipOf(req *Request, id string) *hardware.Chip {
 	return c
 }
 
-// layoutChips is the chips one instance of layout takes on chip id (a 910C
-// holds two devices).
-func layoutChips(req *Request, id, layout string) int {
-	var l fit.Layout
-	if _, err := fmt.Sscanf(layout, "tp%d pp%d ep%d dp%d", &l.TP, &l.PP, &l.EP, &l.DP); err != nil {
-		return 0
-	}
-	d := max(chipOf(req, id).EngineDevices(), 1)
-	return (l.Devices() + d - 1) / d
-}
+// LimitFleet binds the baseline: its size is given, not sized for a load.
+const LimitFleet Limit = "fleet"
 
 // ladderRate is the most requests per second one instance serves within
 // the SLO on the planner's batch ladder: the rule the screen sizes plans
 // by, so that a fleet and a plan of the same shape agree on its capacity.
-func (req *Request) ladderRate(in *perf.Instance, w perf.Workload) float64 {
+// With --confidence, the latency is taken at the band's pessimistic edge,
+// as the screen does.
+func (req *Request) ladderRate(in *perf.Instance, w perf.Workload, c *hardware.Chip) float64 {
 	bmax, _, err := in.MaxBatch(w)
 	if err != nil || bmax < 1 {
 		return 0
 	}
+	ttftEdge, tpotEdge := req.edges(c, c)
 	pct, best := req.SLO.Percentile, 0.0
 	for i := range ladderPoints {
 		p := in.At(w, ladder(i, bmax), 0)
-		if req.SLO.TPOTS > 0 && float64(p.TPOT.At(pct)) > req.SLO.TPOTS {
+		if req.SLO.TPOTS > 0 && float64(p.TPOT.At(pct))*tpotEdge > req.SLO.TPOTS {
 			break // TPOT only grows with the batch
 		}
-		if req.SLO.TTFTS > 0 && float64(p.TTFT.At(pct)) > req.SLO.TTFTS {
+		if req.SLO.TTFTS > 0 && float64(p.TTFT.At(pct))*ttftEdge > req.SLO.TTFTS {
 			continue
 		}
 		best = max(best, p.Rate)

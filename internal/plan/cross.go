@@ -3,6 +3,8 @@ package plan
 import (
 	"sort"
 
+	"ersatz/internal/policy"
+
 	"ersatz/internal/perf"
 )
 
@@ -30,25 +32,26 @@ func crossChip(req *Request, searches []*chipSearch) ([]*ChipResult, error) {
 			if d == p || d.bestDec == nil || p.chip.Vendor != d.chip.Vendor && !req.CrossVendor {
 				continue
 			}
-			noop := func(string, string, float64) {}
+			noop := func(Reason, string, float64) {}
 			pl, pair := sizeDisagg(req, p.bestPre, d.bestDec, w, noop)
 			if pl == nil || req.BudgetUSDPerHour > 0 && pl.CostUSDPerHour > req.BudgetUSDPerHour {
 				continue
 			}
-			pl.Policy = "allow"
+			// A pairing is as allowed as the stricter of its two chips.
 			decision := d.res.Decision
-			if !p.res.allowed {
+			if stricter(p.res.Decision.Action, decision.Action) {
 				decision = p.res.Decision
 			}
+			pl.Policy = decision.Action
 			d.instances[pl] = pair
 			out = append(out, &ChipResult{
 				Chip: p.chip.ID + "→" + d.chip.ID, Vendor: p.chip.Vendor + "+" + d.chip.Vendor,
-				Decision: decision, Best: pl, Rejected: map[string]int{},
+				Decision: decision, Best: pl, Rejected: map[Reason]int{},
 				allowed: p.res.allowed && d.res.allowed, verifier: d,
 			})
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Best.score < out[j].Best.score })
+	sort.SliceStable(out, func(i, j int) bool { return req.better(out[i].Best, out[j].Best) })
 	// Keep the best few, and the best the policy allows.
 	var kept []*ChipResult
 	allowedKept := false
@@ -60,11 +63,21 @@ func crossChip(req *Request, searches []*chipSearch) ([]*ChipResult, error) {
 	}
 	if req.Verify > 0 {
 		for _, c := range kept {
+			if req.stopped() {
+				break
+			}
 			if err := c.verifier.verify(c.Best); err != nil {
 				return nil, err
 			}
 		}
-		sort.SliceStable(kept, func(i, j int) bool { return rank(kept[i].Best) < rank(kept[j].Best) })
+		sort.SliceStable(kept, func(i, j int) bool { return req.better(kept[i].Best, kept[j].Best) })
 	}
 	return kept, nil
+}
+
+// stricter reports whether a is a stricter policy action than b: deny over
+// review over allow.
+func stricter(a, b policy.Action) bool {
+	rank := map[policy.Action]int{policy.Allow: 0, policy.Review: 1, policy.Deny: 2}
+	return rank[a] > rank[b]
 }

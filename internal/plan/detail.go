@@ -2,7 +2,6 @@ package plan
 
 import (
 	"fmt"
-	"strings"
 
 	"ersatz/internal/fit"
 	"ersatz/internal/hardware"
@@ -44,7 +43,7 @@ func Scenario(req Request, p *Plan, engine perf.Engine, rate float64) (perf.Scen
 	if err != nil {
 		return sc, err
 	}
-	if p.Serving != "disaggregated" {
+	if p.Serving != Disaggregated {
 		sc.Mixed, sc.MixedCount = dec, p.Replicas
 		return sc, nil
 	}
@@ -60,7 +59,9 @@ func Scenario(req Request, p *Plan, engine perf.Engine, rate float64) (perf.Scen
 		}
 		chip, node, weights = c.ID, n.ID, p.PrefillWeights
 		kv = ""
-		for _, sh := range (&Request{Precisions: []hardware.Precision{hardware.Precision(weights)}}).precisions(c) {
+		only := req
+		only.Precisions = []hardware.Precision{hardware.Precision(weights)}
+		for _, sh := range only.precisions(c) {
 			kv = string(sh.kv)
 		}
 	}
@@ -144,33 +145,4 @@ func Breakdown(req Request, p *Plan, engine perf.Engine) (perf.Result, error) {
 		return perf.Result{}, err
 	}
 	return perf.Serve(sc)
-}
-
-// ActionOf is the action word of a policy decision as ChipResult.Decision
-// spells it: allow, review or deny.
-func ActionOf(decision string) string {
-	switch {
-	case strings.Contains(decision, ": deny:"):
-		return "deny"
-	case strings.Contains(decision, ": review:"):
-		return "review"
-	}
-	return "allow"
-}
-
-// Summary says in a few words what the simulator found: "yes", "yes (+2
-// replicas)", "misses (TTFT 2.31s, TPOT 52ms)", "no" (not simulated) or
-// "–" (not asked).
-func (v *Verification) Summary() string {
-	switch {
-	case v == nil:
-		return "–"
-	case v.Requests == 0:
-		return "no"
-	case v.Meets && v.AddedReplicas > 0:
-		return fmt.Sprintf("yes (+%d replicas)", v.AddedReplicas)
-	case v.Meets:
-		return "yes"
-	}
-	return fmt.Sprintf("misses (TTFT %.2fs, TPOT %.0fms)", v.TTFTS, v.TPOTS*1e3)
 }

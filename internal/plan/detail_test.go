@@ -27,7 +27,7 @@ func TestCurveAgreesWithPlan(t *testing.T) {
 	plans = append(plans, res.CrossChip...)
 	kinds := map[string]bool{}
 	for _, p := range plans {
-		kind := p.Serving
+		kind := string(p.Serving)
 		if p.PrefillChip != "" {
 			kind = "cross-chip"
 		}

@@ -45,7 +45,7 @@ const maxPrefillGrowth = 4
 // target, the prefill pool of the shape that prefills most per chip. It
 // also keeps the chip's most cost-effective pools of each kind for plans
 // that put prefill and decode on different chips.
-func (s *chipSearch) disaggregate(fitting []placed, sh shape, w perf.Workload) {
+func (s *chipSearch) disaggregate(fitting []placed, sh shape, w perf.Workload, at site) {
 	req := s.req
 	var dec, pre *pool
 	// At a confidence, the decode pool is sized for the TPOT target at
@@ -60,7 +60,7 @@ func (s *chipSearch) disaggregate(fitting []placed, sh shape, w perf.Workload) {
 		}
 		chips := f.in.Chips()
 		mk := func(rate float64) *pool {
-			return &pool{placed: f, chip: s.chip, node: s.node, sh: sh, hourly: s.hourly, rate: rate}
+			return &pool{placed: f, chip: s.chip, node: at.node, sh: sh, hourly: at.hourly, rate: rate}
 		}
 		if p := r.Pool("decode"); p != nil {
 			if c := mk(p.OutputTPS / w.OutputTokens / chips); dec == nil || c.rate > dec.rate {
@@ -97,10 +97,17 @@ func (s *chipSearch) disaggregate(fitting []placed, sh shape, w perf.Workload) {
 // prefill pool for its throughput, then grown until TTFT (queue, prefill,
 // KV transfer, first decode step) meets its target. reject records why a
 // pairing fails.
-func sizeDisagg(req *Request, pre, dec *pool, w perf.Workload, reject func(reason, detail string, miss float64)) (*Plan, *instancePair) {
+func sizeDisagg(req *Request, pre, dec *pool, w perf.Workload, reject func(reason Reason, detail string, miss float64)) (*Plan, *instancePair) {
 	need := req.Traffic.RatePerS * (1 + req.Headroom)
-	nd := max(1, int(math.Ceil(need/(dec.rate*dec.in.Chips())-1e-9)))
-	np0 := max(1, int(math.Ceil(need/(pre.rate*pre.in.Chips())-1e-9)))
+	// Sized in floating point first: an absurd rate must not overflow the
+	// replica counts.
+	ndF := max(1, math.Ceil(need/(dec.rate*dec.in.Chips())-1e-9))
+	npF := max(1, math.Ceil(need/(pre.rate*pre.in.Chips())-1e-9))
+	if chips := ndF*dec.in.Chips() + npF*pre.in.Chips(); chips > float64(req.maxChips()) {
+		reject(ReasonScale, fmt.Sprintf("disaggregated %s %s / %s %s: %.3g chips for %.3g req/s > %d (--max-chips)", pre.chip.ID, pre.layout, dec.chip.ID, dec.layout, chips, req.Traffic.RatePerS, req.maxChips()), chips/float64(req.maxChips()))
+		return nil, nil
+	}
+	nd, np0 := int(ndF), int(npF)
 	pct := req.SLO.Percentile
 	name := fmt.Sprintf("disaggregated %s %s %s / %s %s %s", pre.chip.ID, pre.layout, pre.sh.weights, dec.chip.ID, dec.layout, dec.sh.weights)
 	eval := func(np int, v int) (perf.Result, error) {
@@ -131,12 +138,12 @@ func sizeDisagg(req *Request, pre, dec *pool, w perf.Workload, reject func(reaso
 		hi, _ := eval(np, -1)
 		lo, _ := eval(np, +1)
 		pl := &Plan{
-			Chip: dec.chip.ID, Vendor: dec.chip.Vendor, Node: dec.node.ID, Serving: "disaggregated",
+			Chip: dec.chip.ID, Vendor: dec.chip.Vendor, Node: dec.node.ID, Serving: Disaggregated,
 			Weights: string(dec.sh.weights), KVCache: string(dec.sh.kv), Layout: dec.layout.String(), Devices: dec.layout.Devices(),
 			Replicas: nd, PrefillLayout: pre.layout.String(), PrefillReplicas: np,
 			TTFTS: float64(r.TTFT.At(pct)), TTFTLowS: float64(lo.TTFT.At(pct)), TTFTHighS: float64(hi.TTFT.At(pct)),
 			TPOTS: float64(r.TPOT.At(pct)), TPOTLowS: float64(lo.TPOT.At(pct)), TPOTHighS: float64(hi.TPOT.At(pct)),
-			Binding: fmt.Sprintf("TPOT p%g %.0f ms (decode), %d:%d prefill:decode", pct, req.SLO.TPOTS*1e3, np, nd),
+			Binding: Binding{Limit: LimitTPOT, Percentile: pct, TargetS: req.SLO.TPOTS, PrefillReplicas: np, DecodeReplicas: nd},
 		}
 		pl.KVTokens = kvTokens(dec.in)
 		if pre.chip != dec.chip {

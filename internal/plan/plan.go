@@ -66,6 +66,9 @@ type Request struct {
 	Headroom float64
 	// BudgetUSDPerHour rejects plans that cost more; 0 means no budget.
 	BudgetUSDPerHour float64
+	// MaxChips rejects plans needing more chips than this; 0 means
+	// DefaultMaxChips.
+	MaxChips int
 	// Precisions narrows the weight precisions tried; empty means every
 	// precision the chip runs, int4 excepted (its quality loss is the
 	// user's call, so it is only tried when named).
@@ -94,19 +97,25 @@ type Request struct {
 	VerifyRequests int
 	Seed           uint64
 	// Progress, when set, is told how many chips are done.
+	// Progress and StopVerify are called one at a time, though chips are
+	// searched in parallel.
 	Progress func(done, total int) `json:"-"`
+	// StopVerify, polled before each verification, skips the rest once it
+	// returns true (an interrupt): those plans keep Verified nil. The
+	// analytic search always completes.
+	StopVerify func() bool `json:"-"`
 }
 
 // Plan is one deployment that carries the traffic.
 type Plan struct {
-	Chip    string `json:"chip"`
-	Vendor  string `json:"vendor"`
-	Node    string `json:"node"`
-	Serving string `json:"serving"` // aggregated | disaggregated
-	Weights string `json:"weights"`
-	KVCache string `json:"kv_cache"`
-	Layout  string `json:"layout"` // of one instance (the decode instance when disaggregated)
-	Devices int    `json:"devices_per_instance"`
+	Chip    string  `json:"chip"`
+	Vendor  string  `json:"vendor"`
+	Node    string  `json:"node"`
+	Serving Serving `json:"serving"`
+	Weights string  `json:"weights"`
+	KVCache string  `json:"kv_cache"`
+	Layout  string  `json:"layout"` // of one instance (the decode instance when disaggregated)
+	Devices int     `json:"devices_per_instance"`
 	// KVTokens is the KV capacity of one instance (the decode instance
 	// when disaggregated), as fit, predict and simulate size it.
 	KVTokens int `json:"kv_tokens_per_instance"`
@@ -141,12 +150,11 @@ type Plan struct {
 	CostIsEstimate   bool    `json:"cost_is_estimate"`
 	// Binding says what stopped each instance taking more load, and
 	// Bound what dominates its step.
-	Binding string `json:"binding"`
-	Bound   string `json:"bound"`
-	Policy  string `json:"policy"` // the policy decision, e.g. "allow", "review: ..."
+	Binding Binding       `json:"binding"`
+	Bound   Bound         `json:"bound"`
+	Policy  policy.Action `json:"policy"` // the policy's action on the plan's chips
 
 	Verified *Verification `json:"verified,omitempty"`
-	score    float64
 }
 
 // Verification is the simulator's check of a plan on the same traffic.
@@ -164,34 +172,27 @@ type Verification struct {
 // Rejection is a candidate that failed a filter, kept with its reason.
 type Rejection struct {
 	Chip   string `json:"chip"`
-	Reason string `json:"reason"` // a Reason* constant
+	Reason Reason `json:"reason"`
 	Detail string `json:"detail"`
 	// Miss is how far the candidate was from passing (1.2 = 20% over the
 	// limit), for finding the nearest miss.
 	Miss float64 `json:"miss,omitempty"`
 }
 
-// Rejection reasons.
-const (
-	ReasonPolicy    = "not allowed by policy"
-	ReasonRoadmap   = "not shipping (roadmap; --include-roadmap)"
-	ReasonPrecision = "precision not supported"
-	ReasonLayout    = "impossible layout"
-	ReasonFit       = "does not fit"
-	ReasonTPOT      = "misses TPOT"
-	ReasonTTFT      = "misses TTFT"
-	ReasonBudget    = "over budget"
-	ReasonCost      = "no price in the catalog"
-)
+// DefaultMaxChips is the most chips a plan may use: about the largest
+// AI clusters announced by 2025 (xAI's Colossus, 200,000 GPUs). Past it a
+// traffic is not a purchase but a saturated request, and the search says so
+// instead of sizing (and simulating) millions of replicas.
+const DefaultMaxChips = 200_000
 
 // ChipResult is the outcome for one chip.
 type ChipResult struct {
-	Chip     string         `json:"chip"`
-	Vendor   string         `json:"vendor"`
-	Decision string         `json:"policy"`
-	Best     *Plan          `json:"best,omitempty"`
-	Others   []*Plan        `json:"alternatives,omitempty"`
-	Rejected map[string]int `json:"rejected"` // counts by reason
+	Chip     string          `json:"chip"`
+	Vendor   string          `json:"vendor"`
+	Decision policy.Decision `json:"policy"`
+	Best     *Plan           `json:"best,omitempty"`
+	Others   []*Plan         `json:"alternatives,omitempty"`
+	Rejected map[Reason]int  `json:"rejected"` // counts by reason
 	// Nearest is the closest miss when nothing passed.
 	Nearest *Rejection `json:"nearest_miss,omitempty"`
 	allowed bool
@@ -227,11 +228,11 @@ type Result struct {
 	// Recommended is the best plan the policy allows; nil when none.
 	Recommended *Plan `json:"recommended,omitempty"`
 	// Why explains the recommendation, or why there is none.
-	Why    string  `json:"why"`
+	Why    Why     `json:"why"`
 	Impact *Impact `json:"ban_impact,omitempty"`
 	// Candidates counts the points screened; Rejected counts them by reason.
 	Candidates int            `json:"candidates"`
-	Rejected   map[string]int `json:"rejected"`
+	Rejected   map[Reason]int `json:"rejected"`
 	// Estimates lists the inputs that are estimates, for the output to say so.
 	Estimates []string `json:"estimates"`
 	// Baseline sets every plan beside the fleet the user runs now (RunBaseline).
@@ -242,3 +243,5 @@ type Result struct {
 	BandLevel  float64 `json:"band_level,omitempty"`
 	Confidence float64 `json:"confidence,omitempty"`
 }
+
+func (req *Request) stopped() bool { return req.StopVerify != nil && req.StopVerify() }

@@ -53,7 +53,7 @@ func TestDomesticPlan(t *testing.T) {
 		t.Fatal(err)
 	}
 	if res.Recommended == nil {
-		t.Fatalf("no recommendation: %s", res.Why)
+		t.Fatalf("no recommendation: %+v", res.Why)
 	}
 	if v := res.Recommended.Vendor; v != "huawei" {
 		t.Errorf("recommended %s (%s) under cn-domestic, want a Huawei chip", res.Recommended.Chip, v)
@@ -80,8 +80,11 @@ func TestDomesticPlan(t *testing.T) {
 			}
 		}
 	}
-	if !strings.Contains(res.Why, res.Recommended.Chip) || !strings.Contains(res.Why, "bound by") {
-		t.Errorf("why does not say why this chip and what binds: %q", res.Why)
+	if w := res.Why; w.Kind != WhyRecommended || w.RunnerUp == nil || w.RunnerUp.Chip == res.Recommended.Chip {
+		t.Errorf("why: %+v, want the recommendation with a runner-up on another chip", w)
+	}
+	if b := res.Recommended.Binding; b.Limit == "" || res.Recommended.Bound.Part == "" {
+		t.Errorf("recommended plan says nothing of what binds (%+v) or dominates (%+v)", b, res.Recommended.Bound)
 	}
 }
 
@@ -95,10 +98,8 @@ func TestPolicyAllowsNothing(t *testing.T) {
 	if res.Recommended != nil {
 		t.Fatalf("recommended %s; cn-domestic allows neither H100 nor H20", res.Recommended.Chip)
 	}
-	for _, want := range []string{"allows none of the 2 candidate chips", "without it the best plan is"} {
-		if !strings.Contains(res.Why, want) {
-			t.Errorf("why = %q, want it to say %q", res.Why, want)
-		}
+	if w := res.Why; w.Kind != WhyPolicyDenies || w.Chips != 2 || w.Without == nil {
+		t.Errorf("why = %+v, want the policy to deny both chips and the best plan without it", w)
 	}
 }
 
@@ -112,10 +113,8 @@ func TestSLONothingMeets(t *testing.T) {
 	if res.Recommended != nil {
 		t.Fatalf("recommended %s for a 1 ms TPOT", res.Recommended.Chip)
 	}
-	for _, want := range []string{`binding constraint is "misses TPOT"`, "nearest miss", "TPOT p90"} {
-		if !strings.Contains(res.Why, want) {
-			t.Errorf("why = %q, want %q", res.Why, want)
-		}
+	if w := res.Why; w.Kind != WhyNothingMeets || w.Binding != ReasonTPOT || w.Nearest == nil || !strings.Contains(w.Nearest.Detail, "TPOT p90") {
+		t.Errorf("why = %+v, want TPOT binding with its nearest miss", w)
 	}
 }
 
@@ -132,8 +131,8 @@ func TestFitsNowhere(t *testing.T) {
 	if res.Recommended != nil {
 		t.Fatal("a 10T model fits on L20s?")
 	}
-	if !strings.Contains(res.Why, `"does not fit"`) || !strings.Contains(res.Why, "nearest miss: l20") {
-		t.Errorf("why = %q, want the fit constraint and its nearest miss", res.Why)
+	if w := res.Why; w.Binding != ReasonFit || w.Nearest == nil || w.Nearest.Chip != "l20" {
+		t.Errorf("why = %+v, want the fit constraint and its nearest miss on l20", w)
 	}
 }
 
@@ -230,5 +229,28 @@ func TestCrossChip(t *testing.T) {
 	}
 	if !mixed {
 		t.Error("--cross-vendor tried no pairing across vendors")
+	}
+}
+
+// TestCrossChipPolicy: a pairing is labelled with the stricter decision of
+// its two chips; under cn-domestic an H200 → H20 pairing is denied, as
+// both its chips are (it used to show as allowed).
+func TestCrossChipPolicy(t *testing.T) {
+	req := request(t, "Qwen/Qwen3-32B", "h200-sxm", "h20")
+	req.Policy = policy.Set{preset(t, "cn-domestic")}
+	res, err := Run(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.CrossChip) == 0 {
+		t.Fatal("no cross-chip pairing to check")
+	}
+	for _, p := range res.CrossChip {
+		if p.Policy != "deny" {
+			t.Errorf("%s → %s under cn-domestic: policy %q, want deny", p.PrefillChip, p.Chip, p.Policy)
+		}
+	}
+	if res.Recommended != nil {
+		t.Errorf("recommended %s under a policy that denies every candidate", res.Recommended.Chip)
 	}
 }

@@ -23,7 +23,7 @@ func Run(req Request) (*Result, error) {
 	}
 	res := &Result{
 		Model: req.Model.ID, Traffic: req.Traffic, SLO: req.SLO, Policy: req.Policy.ID(),
-		Objective: req.Objective, Costs: req.Costs, Rejected: map[string]int{},
+		Objective: req.Objective, Costs: req.Costs, Rejected: map[Reason]int{},
 	}
 	if req.Bands != nil {
 		res.BandLevel, res.Confidence = req.BandLevel, req.Confidence
@@ -32,7 +32,7 @@ func Run(req Request) (*Result, error) {
 	searches := make([]*chipSearch, len(chips))
 	for i, c := range chips {
 		s := &chipSearch{req: &req, chip: c, instances: map[*Plan]*instancePair{},
-			res: &ChipResult{Chip: c.ID, Vendor: c.Vendor, Rejected: map[string]int{}}}
+			res: &ChipResult{Chip: c.ID, Vendor: c.Vendor, Rejected: map[Reason]int{}}}
 		s.ttftEdge, s.tpotEdge = req.edges(c, c)
 		searches[i] = s
 		res.Chips = append(res.Chips, s.res)
@@ -66,10 +66,10 @@ func Run(req Request) (*Result, error) {
 		if c.Best == nil {
 			continue
 		}
-		if without == nil || rank(c.Best) < rank(without.Best) {
+		if without == nil || req.better(c.Best, without.Best) {
 			without = c
 		}
-		if c.allowed && (with == nil || rank(c.Best) < rank(with.Best)) {
+		if c.allowed && (with == nil || req.better(c.Best, with.Best)) {
 			with = c
 		}
 	}
@@ -81,7 +81,7 @@ func Run(req Request) (*Result, error) {
 		if a.Best == nil {
 			return a.Chip < b.Chip
 		}
-		return rank(a.Best) < rank(b.Best)
+		return req.better(a.Best, b.Best)
 	})
 	if with != nil {
 		res.Recommended = with.Best
@@ -99,6 +99,15 @@ func Run(req Request) (*Result, error) {
 // chipSearch, so the result does not depend on the order they finish in.
 func searchAll(req *Request, searches []*chipSearch) error {
 	workers := min(runtime.GOMAXPROCS(0), len(searches))
+	// The caller's callbacks are called one at a time.
+	if stop := req.StopVerify; stop != nil {
+		var smu sync.Mutex
+		req.StopVerify = func() bool {
+			smu.Lock()
+			defer smu.Unlock()
+			return stop()
+		}
+	}
 	next := make(chan *chipSearch)
 	errs := make([]error, len(searches))
 	index := make(map[*chipSearch]int, len(searches))
@@ -134,8 +143,7 @@ func searchAll(req *Request, searches []*chipSearch) error {
 func (s *chipSearch) search() error {
 	req, c := s.req, s.chip
 	d := req.Policy.Decide(c)
-	s.res.allowed = d.Allowed()
-	s.res.Decision = d.String()
+	s.res.allowed, s.res.Decision = d.Allowed(), d
 	switch {
 	case c.Status != "shipping" && !req.IncludeRoadmap:
 		s.reject(ReasonRoadmap, fmt.Sprintf("%s is announced for %s", c.ID, c.Launch), 0)
@@ -148,16 +156,19 @@ func (s *chipSearch) search() error {
 		s.run()
 		if req.Verify > 0 {
 			for _, pl := range s.plans[:min(req.Verify, len(s.plans))] {
+				if req.stopped() {
+					break // interrupted: the rest stay unverified
+				}
 				if err := s.verify(pl); err != nil {
 					return err
 				}
 			}
-			sort.SliceStable(s.plans, func(i, j int) bool { return rank(s.plans[i]) < rank(s.plans[j]) })
+			sort.SliceStable(s.plans, func(i, j int) bool { return req.better(s.plans[i], s.plans[j]) })
 		}
 	}
 	if len(s.plans) > 0 {
 		s.res.Best = s.plans[0]
-		s.res.Best.Policy = string(d.Action)
+		s.res.Best.Policy = d.Action
 		for _, o := range s.plans[1:min(4, len(s.plans))] {
 			s.res.Others = append(s.res.Others, o)
 		}
@@ -200,13 +211,36 @@ func nodesOf(cat *hardware.Catalog, c *hardware.Chip) ([]*hardware.Node, error) 
 	return out, nil
 }
 
-// rank orders plans: verified plans that meet the SLO first, then by score.
-func rank(p *Plan) float64 {
-	if p.Verified != nil && !p.Verified.Meets {
-		return p.score + 1e12
+// better reports whether plan a ranks before plan b, lexicographically: a
+// plan the simulator verified (or did not try) before one that failed
+// verification; then the objective (cost, chips or power); then the other
+// of cost and chips; then the faster TPOT; then the faster TTFT. Ties (the
+// same chips at two precisions, say) thus go to the faster plan, and no
+// key can outweigh the one before it.
+func (req *Request) better(a, b *Plan) bool {
+	if fa, fb := failedVerification(a), failedVerification(b); fa != fb {
+		return fb
 	}
-	return p.score
+	primary := func(p *Plan) []float64 {
+		switch req.Objective {
+		case MinChips:
+			return []float64{float64(p.ChipsTotal), p.CostUSDPerHour}
+		case MinPower:
+			return []float64{p.PowerKW, p.CostUSDPerHour}
+		}
+		return []float64{p.CostUSDPerHour, float64(p.ChipsTotal)}
+	}
+	ka := append(primary(a), a.TPOTS, a.TTFTS)
+	kb := append(primary(b), b.TPOTS, b.TTFTS)
+	for i := range ka {
+		if ka[i] != kb[i] {
+			return ka[i] < kb[i]
+		}
+	}
+	return false
 }
+
+func failedVerification(p *Plan) bool { return p.Verified != nil && !p.Verified.Meets }
 
 func impact(set policy.Set, with, without *Plan) *Impact {
 	im := &Impact{Policy: set.ID(), With: with, Without: without,
@@ -222,33 +256,22 @@ func impact(set policy.Set, with, without *Plan) *Impact {
 	return im
 }
 
-// why explains the recommendation, or names the binding constraint and the
-// nearest miss when there is none.
-func why(req *Request, res *Result, with, without *ChipResult, searches []*chipSearch) string {
+// why gives the reason for the answer: the recommended plan's runner-up,
+// caution and review; or, when there is none, whether the policy allows
+// nothing or, if it allows chips, the filter their candidates stopped at
+// and the nearest miss.
+func why(req *Request, res *Result, with, without *ChipResult, searches []*chipSearch) Why {
+	w := Why{Objective: req.Objective, Policy: req.Policy.ID(), Chips: len(searches)}
 	if with != nil {
-		p := with.Best
-		var b strings.Builder
-		shape := fmt.Sprintf("%d × %s", p.Replicas, p.Layout)
-		if p.Serving == "disaggregated" {
-			shape = fmt.Sprintf("%d prefill × %s + %d decode × %s", p.PrefillReplicas, p.PrefillLayout, p.Replicas, p.Layout)
+		w.Kind = WhyRecommended
+		w.RunnerUp = runnerUp(res, with)
+		if c, err := req.Catalog.Chip(with.Best.Chip); err == nil && estimated(c) {
+			w.EstimatedSpecs = true
 		}
-		if p.PrefillChip != "" {
-			shape = fmt.Sprintf("%d prefill × %s on %s at %s + %d decode × %s on %s", p.PrefillReplicas, p.PrefillLayout, p.PrefillChip, p.PrefillWeights, p.Replicas, p.Layout, p.Chip)
+		if d := with.Decision; d.Action == policy.Review && d.Rule != nil {
+			w.Review = d.Rule
 		}
-		fmt.Fprintf(&b, "%s is the %s plan the policy allows: %d chip%s (%s, %s) at $%.3g/h",
-			with.Chip, objectiveWord(req.Objective), p.ChipsTotal, plural(p.ChipsTotal), shape, p.Weights, p.CostUSDPerHour)
-		if next := runnerUp(res, with); next != nil {
-			fmt.Fprintf(&b, " against $%.3g/h for the next chip, %s", next.CostUSDPerHour, next.Chip)
-		}
-		fmt.Fprintf(&b, ". Each instance is bound by %s; its step is dominated by %s.", p.Binding, p.Bound)
-		if c, err := req.Catalog.Chip(p.Chip); err == nil && estimated(c) {
-			fmt.Fprintf(&b, " Caution: %s's performance figures are estimates without a primary source, so its latency band is wide (TPOT %.3g–%.3g ms).",
-				p.Chip, p.TPOTLowS*1e3, p.TPOTHighS*1e3)
-		}
-		if strings.Contains(with.Decision, ": review:") {
-			fmt.Fprintf(&b, " Its purchase needs review (%s).", strings.SplitN(with.Decision, ": review: ", 2)[1])
-		}
-		return b.String()
+		return w
 	}
 	allowed := 0
 	for _, s := range searches {
@@ -257,16 +280,16 @@ func why(req *Request, res *Result, with, without *ChipResult, searches []*chipS
 		}
 	}
 	if allowed == 0 {
-		msg := fmt.Sprintf("policy %s allows none of the %d candidate chips", req.Policy.ID(), len(searches))
+		w.Kind = WhyPolicyDenies
 		if without != nil {
-			msg += fmt.Sprintf("; without it the best plan is %d × %s at $%.3g/h", without.Best.ChipsTotal, without.Best.Chip, without.Best.CostUSDPerHour)
+			w.Without = without.Best
 		}
-		return msg + "."
+		return w
 	}
 	// Nothing allowed passes: the binding constraint is the last filter
 	// the candidates reached, and the nearest miss the closest of them.
-	var nearest *Rejection
-	counts := map[string]int{}
+	w.Kind = WhyNothingMeets
+	counts := map[Reason]int{}
 	for _, s := range searches {
 		if !s.res.allowed {
 			continue
@@ -274,34 +297,23 @@ func why(req *Request, res *Result, with, without *ChipResult, searches []*chipS
 		for k, v := range s.res.Rejected {
 			counts[k] += v
 		}
-		if n := s.res.Nearest; n != nil && closer(n, nearest) {
-			nearest = n
+		if n := s.res.Nearest; n != nil && closer(n, w.Nearest) {
+			w.Nearest = n
 		}
 	}
-	top := ""
 	for k := range counts {
-		if top == "" || stage[k] > stage[top] {
-			top = k
+		if w.Binding == "" || stage[k] > stage[w.Binding] {
+			w.Binding = k
 		}
 	}
-	if nearest != nil {
-		top = nearest.Reason
+	if w.Nearest != nil {
+		w.Binding = w.Nearest.Reason
 	}
-	msg := fmt.Sprintf("no allowed chip meets the target; the binding constraint is %q (%d candidates)", top, counts[top])
-	if nearest != nil {
-		msg += fmt.Sprintf("; nearest miss: %s, %s (%.0f%% over)", nearest.Chip, nearest.Detail, (nearest.Miss-1)*100)
-	}
+	w.Count = counts[w.Binding]
 	if without != nil && !without.allowed {
-		msg += fmt.Sprintf("; without the policy, %d × %s would do it at $%.3g/h", without.Best.ChipsTotal, without.Best.Chip, without.Best.CostUSDPerHour)
+		w.Without = without.Best
 	}
-	return msg + "."
-}
-
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
+	return w
 }
 
 func runnerUp(res *Result, best *ChipResult) *Plan {
@@ -311,16 +323,6 @@ func runnerUp(res *Result, best *ChipResult) *Plan {
 		}
 	}
 	return nil
-}
-
-func objectiveWord(o Objective) string {
-	switch o {
-	case MinChips:
-		return "fewest-chip"
-	case MinPower:
-		return "lowest-power"
-	}
-	return "cheapest"
 }
 
 // estimates lists the assumptions the output must flag.

@@ -9,6 +9,7 @@ import (
 
 	"ersatz/internal/fit"
 	"ersatz/internal/hardware"
+	"ersatz/internal/model"
 	"ersatz/internal/perf"
 )
 
@@ -111,6 +112,9 @@ func (req *Request) precisions(c *hardware.Chip) []shape {
 			p = sixteen
 		}
 		runs := c.Runs(p) || p == hardware.INT4 && (c.Runs(hardware.INT8) || c.Runs(sixteen))
+		// A 4-bit checkpoint also runs weight-only where the chip lacks
+		// 4-bit compute (model.CheckpointPrecision).
+		runs = runs || model.WeightOnly(p, c) && req.Model.CheckpointPrecision(c) == p
 		if !runs || seen[p] {
 			continue
 		}
@@ -136,7 +140,7 @@ func (req *Request) precisions(c *hardware.Chip) []shape {
 // A mixture of experts may also spread wider than the domain with data-
 // parallel attention, its all-to-all crossing the scale-out network, as
 // wide-EP deployments do.
-func layouts(c *hardware.Chip, node *hardware.Node, m interface{ MoE() bool }) []fit.Layout {
+func layouts(c *hardware.Chip, node *hardware.Node, m *model.Model) []fit.Layout {
 	dies := c.EngineDevices()
 	domain := 8 * dies
 	if node != nil {
@@ -160,7 +164,23 @@ func layouts(c *hardware.Chip, node *hardware.Node, m interface{ MoE() bool }) [
 			}
 		}
 	}
+	if w := wideEP(m, dies); w > maxInstanceDevices && w <= domain {
+		out = append(out, fit.Layout{TP: w, PP: 1, EP: w, DP: w})
+	}
 	return out
+}
+
+// wideEP is the device count of a supernode-wide expert-parallel instance:
+// one routed expert per device plus an eighth more for shared-expert
+// replicas and an eighth for redundant copies of hot experts, rounded up
+// to whole chips. It is the shape of CloudMatrix-Infer's decode (arXiv
+// 2506.12708: EP320 for DeepSeek's 256 experts, 32 shared, 32 redundant).
+func wideEP(m *model.Model, dies int) int {
+	if !m.MoE() {
+		return 0
+	}
+	n := m.Experts + m.Experts/4
+	return (n + dies - 1) / dies * dies
 }
 
 // chipSearch is the state of one chip's search.
@@ -168,10 +188,6 @@ type chipSearch struct {
 	req        *Request
 	chip       *hardware.Chip
 	nodes      []*hardware.Node // every node that holds the chip
-	node       *hardware.Node   // the one being searched
-	hourly     float64
-	estimate   bool
-	costErr    error
 	res        *ChipResult
 	candidates int
 	plans      []*Plan
@@ -184,21 +200,21 @@ type chipSearch struct {
 	ttftEdge, tpotEdge float64
 }
 
+// site is where a candidate is placed: a node that holds the chip, and the
+// chip's price there. The search passes it down; no search state holds it.
+type site struct {
+	node     *hardware.Node
+	hourly   float64 // USD per chip-hour
+	estimate bool    // the price is an estimate
+}
+
 // instancePair keeps the perf instances behind a plan for verification.
 type instancePair struct {
 	mixed, prefill  *perf.Instance
 	prefillReplicas int
-	node            *hardware.Node
-	hourly          float64
+	site            site // an aggregated plan's placement and price
 	// Disaggregated plans: the pools, for pricing them apart.
 	pre, decode *pool
-}
-
-// stage orders the filters: a candidate rejected at a later stage came
-// closer to passing than one rejected earlier, whatever its margin.
-var stage = map[string]int{
-	ReasonPolicy: 0, ReasonRoadmap: 1, ReasonCost: 2, ReasonPrecision: 3, ReasonLayout: 4,
-	ReasonFit: 5, ReasonTPOT: 6, ReasonTTFT: 7, ReasonBudget: 8,
 }
 
 // closer reports whether rejection a came nearer to passing than b.
@@ -212,7 +228,7 @@ func closer(a, b *Rejection) bool {
 	return a.Miss < b.Miss
 }
 
-func (s *chipSearch) reject(reason, detail string, miss float64) {
+func (s *chipSearch) reject(reason Reason, detail string, miss float64) {
 	s.res.Rejected[reason]++
 	r := &Rejection{Chip: s.chip.ID, Reason: reason, Detail: detail, Miss: miss}
 	if miss > 0 && closer(r, s.res.Nearest) {
@@ -229,10 +245,10 @@ func (s *chipSearch) run() {
 		return
 	}
 	for _, node := range s.nodes {
-		s.node = node
-		s.hourly, s.estimate, s.costErr = req.Costs.ChipHourly(s.chip, node)
-		if s.costErr != nil {
-			s.reject(ReasonCost, s.costErr.Error(), 0)
+		at := site{node: node}
+		var err error
+		if at.hourly, at.estimate, err = req.Costs.ChipHourly(s.chip, node); err != nil {
+			s.reject(ReasonCost, err.Error(), 0)
 			continue
 		}
 		for _, sh := range shapes {
@@ -252,20 +268,20 @@ func (s *chipSearch) run() {
 					s.reject(ReasonPrecision, err.Error(), 0)
 					continue
 				}
-				if s.screen(in, sh, l, w) {
+				if s.screen(in, sh, l, w, at) {
 					fitting = append(fitting, placed{in, l})
 				}
 			}
-			s.disaggregate(fitting, sh, w)
+			s.disaggregate(fitting, sh, w, at)
 		}
 	}
-	sort.SliceStable(s.plans, func(i, j int) bool { return s.plans[i].score < s.plans[j].score })
+	sort.SliceStable(s.plans, func(i, j int) bool { return req.better(s.plans[i], s.plans[j]) })
 }
 
 // screen walks the batch ladder of one instance shape and keeps the plan
 // at the batch with the most throughput that meets the SLO. It reports
 // whether the shape fits at all.
-func (s *chipSearch) screen(in *perf.Instance, sh shape, l fit.Layout, w perf.Workload) bool {
+func (s *chipSearch) screen(in *perf.Instance, sh shape, l fit.Layout, w perf.Workload, at site) bool {
 	req := s.req
 	bmax, limit, err := in.MaxBatch(w)
 	if err != nil || bmax < 1 {
@@ -280,7 +296,7 @@ func (s *chipSearch) screen(in *perf.Instance, sh shape, l fit.Layout, w perf.Wo
 	pct := req.SLO.Percentile
 	var best perf.Point
 	found := false
-	binding := limit
+	binding := Binding{Limit: Limit(limit)}
 	for i := 0; i < ladderPoints; i++ {
 		b := ladder(i, bmax)
 		if i > 0 && b <= ladder(i-1, bmax) {
@@ -291,26 +307,26 @@ func (s *chipSearch) screen(in *perf.Instance, sh shape, l fit.Layout, w perf.Wo
 		tpot, ttft := float64(p.TPOT.At(pct))*s.tpotEdge, float64(p.TTFT.At(pct))*s.ttftEdge
 		if req.SLO.TPOTS > 0 && tpot > req.SLO.TPOTS {
 			s.reject(ReasonTPOT, fmt.Sprintf("%s %s batch %.0f: TPOT p%g %.1f ms > %.1f ms", l, sh.weights, b, pct, tpot*1e3, req.SLO.TPOTS*1e3), tpot/req.SLO.TPOTS)
-			binding = fmt.Sprintf("TPOT p%g %.0f ms", pct, req.SLO.TPOTS*1e3)
+			binding = Binding{Limit: LimitTPOT, Percentile: pct, TargetS: req.SLO.TPOTS}
 			break // TPOT only grows with the batch
 		}
 		if req.SLO.TTFTS > 0 && ttft > req.SLO.TTFTS {
 			s.reject(ReasonTTFT, fmt.Sprintf("%s %s batch %.0f: TTFT p%g %.0f ms > %.0f ms", l, sh.weights, b, pct, ttft*1e3, req.SLO.TTFTS*1e3), ttft/req.SLO.TTFTS)
-			binding = fmt.Sprintf("TTFT p%g %.0f ms", pct, req.SLO.TTFTS*1e3)
+			binding = Binding{Limit: LimitTTFT, Percentile: pct, TargetS: req.SLO.TTFTS}
 			continue // a larger batch may still meet TTFT once prefill chunks grow
 		}
 		if !found || p.Rate > best.Rate {
 			best, found = p, true
-			binding = limit
+			binding = Binding{Limit: Limit(limit)}
 		}
 	}
 	if !found {
 		return true
 	}
-	pl := s.planFor(in, sh, l, w, best, binding)
+	pl := s.planFor(in, sh, l, w, best, binding, at)
 	if pl != nil {
 		s.plans = append(s.plans, pl)
-		s.instances[pl] = &instancePair{mixed: in, node: s.node, hourly: s.hourly}
+		s.instances[pl] = &instancePair{mixed: in, site: at}
 	}
 	return true
 }
@@ -331,9 +347,15 @@ func errText(err error, limit string) string {
 }
 
 // planFor sizes the replicas for the traffic and prices the plan.
-func (s *chipSearch) planFor(in *perf.Instance, sh shape, l fit.Layout, w perf.Workload, best perf.Point, binding string) *Plan {
+func (s *chipSearch) planFor(in *perf.Instance, sh shape, l fit.Layout, w perf.Workload, best perf.Point, binding Binding, place site) *Plan {
 	req := s.req
 	need := req.Traffic.RatePerS * (1 + req.Headroom)
+	// Sized in floating point first: an absurd rate must not overflow the
+	// replica count.
+	if chips := math.Ceil(need/best.Rate-1e-9) * in.Chips(); chips > float64(req.maxChips()) {
+		s.reject(ReasonScale, fmt.Sprintf("%s %s: %.3g chips for %.3g req/s > %d (--max-chips)", l, sh.weights, chips, req.Traffic.RatePerS, req.maxChips()), chips/float64(req.maxChips()))
+		return nil
+	}
 	replicas := int(math.Ceil(need/best.Rate - 1e-9))
 	replicas = max(replicas, 1)
 	// The latency at the planned load: each replica gets rate/replicas.
@@ -355,7 +377,7 @@ func (s *chipSearch) planFor(in *perf.Instance, sh shape, l fit.Layout, w perf.W
 	ttftLo, tpotLo, _ := at(in.Variant(+1))
 	chipsPer := in.Chips()
 	pl := &Plan{
-		Chip: s.chip.ID, Vendor: s.chip.Vendor, Node: s.node.ID, Serving: "aggregated",
+		Chip: s.chip.ID, Vendor: s.chip.Vendor, Node: place.node.ID, Serving: Aggregated,
 		Weights: string(sh.weights), KVCache: string(sh.kv), Layout: l.String(), Devices: l.Devices(),
 		Replicas: replicas, Batch: batch,
 		TTFTS: ttft, TPOTS: tpot, TTFTLowS: ttftLo, TTFTHighS: ttftHi, TPOTLowS: tpotLo, TPOTHighS: tpotHi,
@@ -366,7 +388,7 @@ func (s *chipSearch) planFor(in *perf.Instance, sh shape, l fit.Layout, w perf.W
 		s.reject(reason, detail, miss)
 		return nil
 	}
-	s.price(pl, float64(replicas)*chipsPer)
+	s.price(pl, float64(replicas)*chipsPer, place)
 	if req.BudgetUSDPerHour > 0 && pl.CostUSDPerHour > req.BudgetUSDPerHour {
 		s.reject(ReasonBudget, fmt.Sprintf("%s %s: $%.0f/h > budget $%.0f/h", l, sh.weights, pl.CostUSDPerHour, req.BudgetUSDPerHour), pl.CostUSDPerHour/req.BudgetUSDPerHour)
 		return nil
@@ -374,39 +396,29 @@ func (s *chipSearch) planFor(in *perf.Instance, sh shape, l fit.Layout, w perf.W
 	return pl
 }
 
-// price fills chips, nodes, power, cost and score of a plan on this
+// price fills chips, nodes, power and cost of a plan on this
 // search's chip and node.
-func (s *chipSearch) price(pl *Plan, chips float64) {
+func (s *chipSearch) price(pl *Plan, chips float64, at site) {
 	req := s.req
 	pl.ChipsTotal = int(math.Ceil(chips - 1e-9))
-	pl.Nodes = int(math.Ceil(float64(pl.ChipsTotal) / float64(max(s.node.ChipsPerNode, 1))))
-	pl.PowerKW = req.Costs.ChipPower(s.chip, s.node) * float64(pl.ChipsTotal) / 1000
-	pl.CostUSDPerHour = s.hourly * float64(pl.ChipsTotal)
-	pl.CostIsEstimate = s.estimate
+	pl.Nodes = int(math.Ceil(float64(pl.ChipsTotal) / float64(max(at.node.ChipsPerNode, 1))))
+	pl.PowerKW = req.Costs.ChipPower(s.chip, at.node) * float64(pl.ChipsTotal) / 1000
+	pl.CostUSDPerHour = at.hourly * float64(pl.ChipsTotal)
+	pl.CostIsEstimate = at.estimate
 	finish(req, pl)
 }
 
-// finish derives the per-chip and per-token figures and the score.
+// finish derives the per-chip and per-token figures.
 func finish(req *Request, pl *Plan) {
 	out := req.Traffic.RatePerS * req.Traffic.OutputTokens
 	pl.OutputTPSPerChip = out / float64(pl.ChipsTotal)
 	if out > 0 {
 		pl.USDPerMTokens = pl.CostUSDPerHour / (out * 3600 / 1e6)
 	}
-	// Ties (the same chips at two precisions, say) go to the faster plan.
-	tie := pl.TTFTS*1e-9 + pl.TPOTS*1e-7
-	switch req.Objective {
-	case MinChips:
-		pl.score = float64(pl.ChipsTotal) + pl.CostUSDPerHour*1e-9 + tie
-	case MinPower:
-		pl.score = pl.PowerKW + pl.CostUSDPerHour*1e-9 + tie
-	default:
-		pl.score = pl.CostUSDPerHour + float64(pl.ChipsTotal)*1e-9 + tie
-	}
 }
 
 // dominant names the largest part of a step and its bound.
-func dominant(st perf.Step) string {
+func dominant(st perf.Step) Bound {
 	parts := []struct {
 		name string
 		p    perf.Part
@@ -417,10 +429,10 @@ func dominant(st perf.Step) string {
 	}
 	sort.SliceStable(parts, func(i, j int) bool { return parts[i].p.Seconds > parts[j].p.Seconds })
 	if st.Total <= 0 {
-		return ""
+		return Bound{}
 	}
 	top := parts[0]
-	return fmt.Sprintf("%s %.0f%% of the step (%s-bound)", top.name, 100*float64(top.p.Seconds)/float64(st.Total), top.p.Bound)
+	return Bound{Part: top.name, Share: float64(top.p.Seconds) / float64(st.Total), Kind: top.p.Bound}
 }
 
 // kvTokens is an instance's KV capacity; 0 if it cannot be sized (the
@@ -431,4 +443,11 @@ func kvTokens(in *perf.Instance) int {
 		return 0
 	}
 	return cp.KVTokens
+}
+
+func (req *Request) maxChips() int {
+	if req.MaxChips > 0 {
+		return req.MaxChips
+	}
+	return DefaultMaxChips
 }

@@ -37,8 +37,7 @@ func (s *chipSearch) verify(pl *Plan) error {
 				if pair.pre != nil {
 					priceDisagg(s.req, pl, pair)
 				} else {
-					s.node, s.hourly = pair.node, pair.hourly
-					s.price(pl, float64(replicas)*pair.mixed.Chips())
+					s.price(pl, float64(replicas)*pair.mixed.Chips(), pair.site)
 				}
 			}
 			return nil

@@ -53,7 +53,7 @@ func TestCorpus(t *testing.T) {
 			if name == "independent.yaml" {
 				data = corpus.Independent()
 			}
-			f, _, err := corpus.ParseCorpus(data)
+			f, _, err := corpus.Parse(data, corpus.CorpusMode)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -112,7 +112,7 @@ func describe(r perf.Result) string {
 
 // TestDetailMarshals: the breakdown goes into `ersatz validate --json`.
 func TestDetailMarshals(t *testing.T) {
-	f, _, err := corpus.ParseCorpus(corpus.Published())
+	f, _, err := corpus.Parse(corpus.Published(), corpus.CorpusMode)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +171,7 @@ cases:
     metric: tpot_ms_mean
     measured: 10
 `)
-	f, _, err := corpus.ParseCorpus(doc)
+	f, _, err := corpus.Parse(doc, corpus.CorpusMode)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +196,7 @@ func TestTRTLLMTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, _, err := corpus.ParseCorpus(data)
+	f, _, err := corpus.Parse(data, corpus.CorpusMode)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +249,7 @@ var cvFloor = map[string]struct{ median, within25, coverLo, coverHi, width float
 // TestCrossValidated holds the calibrated 80% bands and the
 // leave-one-source-out accuracy of the shipped corpus to their floors.
 func TestCrossValidated(t *testing.T) {
-	f, _, err := corpus.ParseCorpus(corpus.Published())
+	f, _, err := corpus.Parse(corpus.Published(), corpus.CorpusMode)
 	if err != nil {
 		t.Fatal(err)
 	}

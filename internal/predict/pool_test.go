@@ -30,7 +30,7 @@ cases:
 	both = strings.Replace(both, "instances: [{role: prefill, count: 2, tp: 2}]", "instances: [{role: prefill, count: 2, tp: 2}, {role: decode, count: 2, tp: 4}]", 1)
 	p := New(corpus.FS(), ".")
 	predict := func(doc string) []float64 {
-		f, _, err := corpus.ParseCorpus([]byte(doc))
+		f, _, err := corpus.Parse([]byte(doc), corpus.CorpusMode)
 		if err != nil || len(f.Unreadable) > 0 {
 			t.Fatalf("parse: %v %v", err, f.Unreadable)
 		}

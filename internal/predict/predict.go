@@ -30,16 +30,6 @@ type Predictor struct {
 
 var _ corpus.Predictor = (*Predictor)(nil)
 
-// New returns a predictor over the embedded catalogs and parameters that
-// resolves model paths inside fsys (relative to dir), e.g. corpus.FS().
-func New(fsys fs.FS, dir string) *Predictor {
-	p := &Predictor{Hardware: hardware.Default(), Models: model.Default(), Params: perf.DefaultParams()}
-	if fsys != nil {
-		p.ResolveModel = FSResolver(fsys, dir)
-	}
-	return p
-}
-
 // FSResolver reads config.json paths from fsys, relative to dir.
 func FSResolver(fsys fs.FS, dir string) func(string) (*model.Model, error) {
 	return func(path string) (*model.Model, error) {

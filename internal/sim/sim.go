@@ -21,11 +21,12 @@ import (
 // larger than the step token budget. An output of 0 is served as 1 token:
 // every admitted request yields at least its first token.
 func Run(cfg Config, src workload.Source, rng *rand.Rand, sink RecordSink) (*Summary, error) {
-	return run(cfg, src, rng, sink, nil)
+	return run(cfg, src, rng, sink, nil, Stop{})
 }
 
-// run is Run with a hook called after every event, for invariant tests.
-func run(cfg Config, src workload.Source, rng *rand.Rand, sink RecordSink, hook func(*simulation)) (*Summary, error) {
+// run is Run with a hook called after every event, for invariant tests,
+// and the stop conditions of RunStop.
+func run(cfg Config, src workload.Source, rng *rand.Rand, sink RecordSink, hook func(*simulation), stop Stop) (*Summary, error) {
 	cfg, err := cfg.normalise()
 	if err != nil {
 		return nil, err
@@ -41,8 +42,19 @@ func run(cfg Config, src workload.Source, rng *rand.Rand, sink RecordSink, hook 
 		return nil, err
 	}
 	s.pull()
+	halted := false
 	for len(s.events) > 0 && s.err == nil {
+		if halted = stop.halt(); halted {
+			break
+		}
+		if !s.draining && stop.drain() {
+			s.draining = true
+		}
 		ev := s.events.pop()
+		if ev.kind == evArrival && s.draining {
+			s.reqs.put(ev.req) // admission has stopped: the request never arrives
+			continue
+		}
 		s.advance(ev.t)
 		switch ev.kind {
 		case evArrival:
@@ -67,10 +79,13 @@ func run(cfg Config, src workload.Source, rng *rand.Rand, sink RecordSink, hook 
 	if err := src.Err(); err != nil {
 		return nil, fmt.Errorf("sim: workload: %w", err)
 	}
-	if s.inSystem != 0 {
+	if s.inSystem != 0 && !halted {
 		return nil, fmt.Errorf("sim: %d requests neither finished nor were rejected (a scheduler bug)", s.inSystem)
 	}
-	return s.summary(), nil
+	sum := s.summary()
+	sum.Interrupted = s.draining || halted
+	sum.Unfinished = int64(s.inSystem)
+	return sum, nil
 }
 
 // simulation is one run's state.
@@ -89,6 +104,9 @@ type simulation struct {
 	reqs    requestPool
 	err     error
 	rec     Record
+	// draining: admission has stopped (Stop.Drain); the source is not
+	// read again and in-flight requests run to completion.
+	draining bool
 
 	started               bool
 	startS, lastS         float64
@@ -178,6 +196,9 @@ func (s *simulation) failStep(e *engine, dt float64) {
 // pull reads the next request from the source and schedules its arrival;
 // only one request is read ahead, so the source is consumed lazily.
 func (s *simulation) pull() {
+	if s.draining {
+		return
+	}
 	r := s.reqs.get()
 	if !s.src.Next(&r.Request) {
 		s.reqs.put(r)

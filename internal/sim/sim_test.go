@@ -109,7 +109,7 @@ func TestInvariantsOnRandomRuns(t *testing.T) {
 					}
 				}
 			}
-			sum, err := run(cfg, genSource(t, 11, n, 10, 1200, 200, 8), rand.New(rand.NewPCG(5, 5)), sink, hook)
+			sum, err := run(cfg, genSource(t, 11, n, 10, 1200, 200, 8), rand.New(rand.NewPCG(5, 5)), sink, hook, Stop{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -44,6 +44,12 @@ type Summary struct {
 	InSystemMean float64 `json:"in_system_mean"`
 
 	Replicas []ReplicaSummary `json:"replicas"`
+
+	// Interrupted: the run was stopped early (RunStop); Requests counts
+	// the requests admitted before, Unfinished those still in flight when
+	// it halted (they have no record).
+	Interrupted bool  `json:"interrupted"`
+	Unfinished  int64 `json:"unfinished"`
 }
 
 // ReplicaSummary is one replica's share.

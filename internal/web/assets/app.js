@@ -40,9 +40,9 @@
   }
 
   function headline(plan) {
-    if (plan.baseline && plan.baseline.answer) { return plan.baseline.answer; }
+    if (plan.answer_text) { return plan.answer_text; }
     var r = plan.recommended;
-    if (!r) { return "No plan meets the targets: " + plan.why; }
+    if (!r) { return "No plan meets the targets: " + plan.why_text; }
     return "Recommended: " + r.chips + " × " + r.chip + " at $" + r.cost_usd_per_hour.toFixed(1) + "/h, " + r.power_kw.toFixed(1) + " kW.";
   }
 
