@@ -66,9 +66,19 @@ func (e *env) server(catalog string) *web.Server {
 	return &web.Server{
 		Version:  Version,
 		Policies: policyIDs(),
-		Run: func(args []string, stdout, stderr io.Writer, create func(string) (io.WriteCloser, error), progress func(done, total int)) int {
-			sub := &env{stdin: strings.NewReader(""), stdout: stdout, stderr: stderr, getenv: getenv, create: create, progress: progress}
+		Run: func(ctx context.Context, args []string, stdout, stderr io.Writer, create func(string) (io.WriteCloser, error), progress func(done, total int)) int {
+			sub := &env{stdin: strings.NewReader(""), stdout: stdout, stderr: stderr, getenv: getenv, create: create, progress: progress,
+				interrupt: func() interrupter { return callerGone{ctx} }}
 			return run(sub, args)
 		},
 	}
 }
+
+// callerGone stops a served command when its caller goes away (or the
+// server shuts down), in place of the terminal's signals: a plan skips
+// the verifications still to run, a simulation stops.
+type callerGone struct{ ctx context.Context }
+
+func (c callerGone) drain() bool       { return c.ctx.Err() != nil }
+func (c callerGone) halt() bool        { return c.ctx.Err() != nil }
+func (c callerGone) signal() os.Signal { return nil }

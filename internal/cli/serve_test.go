@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -155,6 +156,26 @@ func TestServeIndex(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != 200 || !strings.Contains(string(body), want) {
 			t.Errorf("%s: %d, lacks %q", path, resp.StatusCode, want)
+		}
+	}
+}
+
+// A served plan whose caller has gone skips the verifications still to
+// run, as Ctrl-C does on the terminal.
+func TestServeStopsWhenCallerGoes(t *testing.T) {
+	s := (&env{getenv: func(string) string { return "" }}).server("")
+	args := []string{"plan", "--model", "Qwen/Qwen3-8B", "--rate", "2", "--input-tokens", "500", "--output-tokens", "100", "--tpot-p90", "50ms",
+		"--chip", "l20", "--verify-requests", "200", "--json"}
+	for _, gone := range []bool{false, true} {
+		ctx, cancel := context.WithCancel(context.Background())
+		if gone {
+			cancel()
+		}
+		var out, errb bytes.Buffer
+		code := s.Run(ctx, args, &out, &errb, nil, nil)
+		cancel()
+		if verified := strings.Contains(out.String(), `"verified"`); code != 0 || verified == gone {
+			t.Errorf("caller gone %v: exit %d, plans verified %v (%s)", gone, code, verified, errb.String())
 		}
 	}
 }

@@ -23,8 +23,10 @@ import (
 
 // Runner runs one ersatz command line (args start with the command) and
 // returns its exit code. create captures the files the command writes
-// (plan --html); progress, when set, hears how far a plan is.
-type Runner func(args []string, stdout, stderr io.Writer, create func(path string) (io.WriteCloser, error), progress func(done, total int)) int
+// (plan --html); progress, when set, hears how far a plan is; ctx ends
+// when the caller goes away, and the command may then stop early (a plan
+// skips the verifications still to run).
+type Runner func(ctx context.Context, args []string, stdout, stderr io.Writer, create func(path string) (io.WriteCloser, error), progress func(done, total int)) int
 
 // Server answers the UI and the API.
 type Server struct {
@@ -137,7 +139,7 @@ func (s *Server) run(ctx context.Context, args []string, progress func(done, tot
 		return b, nil
 	}
 	o := &outcome{}
-	o.code = s.Run(args, &out, &errb, create, progress)
+	o.code = s.Run(ctx, args, &out, &errb, create, progress)
 	o.stdout, o.stderr = out.Bytes(), errb.Bytes()
 	if f := files[reportFile]; f != nil {
 		o.report = f.Bytes()

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,7 +21,7 @@ type fake struct {
 	args [][]string
 }
 
-func (f *fake) run(args []string, stdout, stderr io.Writer, create func(string) (io.WriteCloser, error), progress func(done, total int)) int {
+func (f *fake) run(_ context.Context, args []string, stdout, stderr io.Writer, create func(string) (io.WriteCloser, error), progress func(done, total int)) int {
 	f.mu.Lock()
 	f.args = append(f.args, args)
 	f.mu.Unlock()
