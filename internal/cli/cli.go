@@ -53,6 +53,11 @@ func init() {
 		"simulate": {"simulate serving under synthetic load or a trace: queues, tails, goodput", runSimulate},
 		"serve":    {"serve a local web UI and JSON API for plan, predict, chips and models", runServe},
 		"train":    {"estimate pre-training: step time, memory, layout, days, chip-hours, cost, failures and goodput", runTrain},
+
+		// issue 11: measure and calibrate
+		"emulate":   {"serve an OpenAI-compatible endpoint whose timing comes from the simulator", runEmulate},
+		"bench":     {"benchmark an OpenAI-compatible endpoint (vllm bench serve's measures and result JSON)", runBench},
+		"calibrate": {"fit efficiency parameters to bench results; writes a params overlay", runCalibrate},
 	}
 }
 

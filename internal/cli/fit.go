@@ -212,7 +212,7 @@ func runFit(e *env, args []string) error {
 	}
 	// The account is the performance model's, so that fit, predict,
 	// simulate and plan agree on the same deployment.
-	in, err := r.instance(engine, nil)
+	in, err := r.instance(engine, nil, nil)
 	if err != nil {
 		return err
 	}

@@ -25,11 +25,13 @@ var layers = map[string]int{
 	"model": 2, "workload": 2, "policy": 2, "corpus": 2,
 	"fit": 3, "sim": 3,
 	"perf": 4, "predict": 5, "serving": 5, "accuracy": 5, "train": 5, "plan": 6, "deploy": 7, "page": 7, "web": 8, "cli": 9,
+	"openai": 0, "loadgen": 3, "emulator": 4, "calibrate": 6, // emulator and loadgen do network I/O, so are not core
 }
 
 // core packages do no I/O and read no clock or global randomness.
 var core = map[string]bool{"units": true, "hardware": true, "model": true, "kvcache": true, "workload": true,
-	"fit": true, "perf": true, "sim": true, "corpus": true, "policy": true, "predict": true, "serving": true, "plan": true, "accuracy": true, "train": true}
+	"fit": true, "perf": true, "sim": true, "corpus": true, "policy": true, "predict": true, "serving": true, "plan": true, "accuracy": true, "train": true,
+	"openai": true, "calibrate": true}
 
 // forbiddenImports are the I/O packages a core package may not import.
 var forbiddenImports = map[string]bool{"os": true, "os/exec": true, "os/signal": true, "net": true, "net/http": true, "log": true, "log/slog": true, "syscall": true}

@@ -46,20 +46,17 @@ func TestBoundedMemory(t *testing.T) {
 //
 //	go test ./internal/cli -run XXX -bench READMEPlan -benchmem -benchtime 3x
 func BenchmarkREADMEPlan(b *testing.B) {
-	args := strings.Fields("plan --model deepseek-ai/DeepSeek-R1 --rate 20 --input-tokens 1155 --output-tokens 211 --ttft-p90 2s --tpot-p90 50ms --policy cn-domestic")
-	b.ReportAllocs()
-	for b.Loop() {
-		var stdout, stderr bytes.Buffer
-		if code := Main(args, strings.NewReader(""), &stdout, &stderr, func(string) string { return "" }); code != 0 {
-			b.Fatalf("exit %d: %s", code, stderr.String())
-		}
-	}
+	benchMain(b, "plan --model deepseek-ai/DeepSeek-R1 --rate 20 --input-tokens 1155 --output-tokens 211 --ttft-p90 2s --tpot-p90 50ms --policy cn-domestic")
 }
 
 // BenchmarkWideSimulate is 64 replicas of eight MI355X carrying ten
 // requests (goal: under 200 MB and 10 s).
 func BenchmarkWideSimulate(b *testing.B) {
-	args := strings.Fields("simulate --model meta-llama/Llama-3.2-1B-Instruct --chip mi355x --chips 8 --replicas 64 --rate 1 --requests 10")
+	benchMain(b, "simulate --model meta-llama/Llama-3.2-1B-Instruct --chip mi355x --chips 8 --replicas 64 --rate 1 --requests 10")
+}
+
+func benchMain(b *testing.B, cmd string) {
+	args := strings.Fields(cmd)
 	b.ReportAllocs()
 	for b.Loop() {
 		var stdout, stderr bytes.Buffer

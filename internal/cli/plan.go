@@ -111,6 +111,7 @@ func runPlan(e *env, args []string) error {
 	confidence := fs.Float64("confidence", 0, "pass a plan only if it meets its targets at the pessimistic edge of the band at this level, e.g. 0.9 (ranking stays on the point estimate)")
 	wide := fs.Bool("wide", false, "print every column (instance layouts, batch, tok/s per chip, kW, what binds); the default fits 120 columns")
 	top := fs.Int("top", 0, "show the N best chips (the recommended one always shows); 0 shows all")
+	paramsFile := fs.String("params", "", "YAML file of efficiency parameters merged over the built-in ones (ersatz calibrate --out writes one)")
 	var em emitFlags
 	em.register(fs)
 	if err := parse(fs, em.takeDir(args)); err != nil {
@@ -159,6 +160,9 @@ func runPlan(e *env, args []string) error {
 		}
 	}
 	if _, err := parseEngine(*engine); err != nil {
+		return err
+	}
+	if req.Params, err = loadParams(*paramsFile); err != nil {
 		return err
 	}
 	if *verify < 0 || *verifyRequests < 1 {

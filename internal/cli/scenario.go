@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"ersatz/internal/corpus"
+	"ersatz/internal/perf"
 	"ersatz/internal/serving"
 )
 
@@ -13,7 +14,7 @@ import (
 // and, unless flags set them, its request lengths and arrival rate. The
 // simulator runs open-loop arrivals, so a case loaded by concurrency or by
 // a pinned batch needs --rate.
-func scenarioDeployment(e *env, cats *catalogs, file, id string, pool serving.Pool, tr *trafficFlags, set map[string]bool) (serving.Deployment, string, error) {
+func scenarioDeployment(e *env, cats *catalogs, file, id string, pool serving.Pool, tr *trafficFlags, set map[string]bool, params *perf.Params) (serving.Deployment, string, error) {
 	f, fsys, warns, err := loadCases(file, corpus.ScenarioMode)
 	if err != nil {
 		return serving.Deployment{}, "", err
@@ -34,10 +35,6 @@ func scenarioDeployment(e *env, cats *catalogs, file, id string, pool serving.Po
 		}
 	}
 	cat, err := cats.hardware(e)
-	if err != nil {
-		return serving.Deployment{}, "", err
-	}
-	params, err := loadParams("")
 	if err != nil {
 		return serving.Deployment{}, "", err
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"strings"
 
 	"ersatz/internal/perf"
 	"ersatz/internal/report"
@@ -62,7 +63,7 @@ func (f *engineFlags) parse() (perf.Engine, *perf.Speculative, error) {
 }
 
 // instance builds the performance model of the resolved deployment.
-func (r *resolved) instance(e perf.Engine, spec *perf.Speculative) (*perf.Instance, error) {
+func (r *resolved) instance(e perf.Engine, spec *perf.Speculative, params *perf.Params) (*perf.Instance, error) {
 	node, err := r.cat.NodeOf(r.chip)
 	if err != nil {
 		return nil, err
@@ -72,106 +73,157 @@ func (r *resolved) instance(e perf.Engine, spec *perf.Speculative) (*perf.Instan
 		Weights: r.weights, Activations: r.acts, KV: r.kv, MemoryUtilization: r.memUtil,
 		TP: r.layout.TP, PP: r.layout.PP, EP: r.layout.EP, DP: r.layout.DP,
 		Engine: e, Speculative: spec,
-	}, nil)
+	}, params)
 }
 
 func runSimulate(e *env, args []string) error {
 	fs := newFlags(e, "simulate", "--model M --chip C --chips N (--rate R | --trace FILE) [--replicas N] [--json] [--records FILE]")
-	var d deployFlags
-	d.catalogs.register(fs)
-	d.register(fs)
-	fs.StringVar(&d.node, "node", "", "node or supernode the instances run in (see ersatz nodes; default: the chip's)")
-	var eng engineFlags
-	eng.register(fs)
-	var tr trafficFlags
-	tr.register(fs, 1000)
-	replicas := fs.Int("replicas", 1, "replicas behind the router (the decode pool when disaggregated)")
-	router := fs.String("router", "least-outstanding", "router: round-robin, least-outstanding, least-kv or prefix-affinity")
-	maxSeqs := fs.Int("max-num-seqs", 0, "sequences per step at most (default: the engine's)")
-	maxTokens := fs.Int("max-num-batched-tokens", 0, "token budget per step (default: the engine's)")
-	block := fs.Int("block-size", 16, "KV block size in tokens")
-	prefixCache := fs.Bool("prefix-caching", false, "share cached prompt blocks (needs a trace with block hashes or --prefix-groups)")
-	prefillReplicas := fs.Int("prefill-replicas", 0, "disaggregate: this many prefill replicas feed the decode pool")
-	prefillChip := fs.String("prefill-chip", "", "chip of the prefill pool (default: --chip)")
-	prefillTP := fs.Int("prefill-tp", 0, "tensor-parallel degree of a prefill instance (default: --tp)")
-	linkGBps := fs.Float64("link-gbps", 0, "KV-transfer bandwidth per prefill replica, GB/s per direction (default: the prefill chips' scale-out share)")
-	var ttft, tpot durationFlag
-	fs.Var(&ttft, "ttft-slo", "TTFT target for goodput, e.g. 2s")
-	fs.Var(&tpot, "tpot-slo", "TPOT target for goodput, e.g. 100ms")
+	ss := newSimSetup(fs, true)
 	seed := fs.Uint64("seed", 1, "random seed; the same seed gives the same records")
 	records := fs.String("records", "", "write one JSON line per request to this file as requests finish")
 	asJSON := fs.Bool("json", false, "print the summary as JSON")
-	scenario := fs.String("scenario", "", "take the deployment and the load from a scenario file (the corpus format of docs/corpus.md)")
-	caseID := fs.String("case", "", "the case of --scenario to simulate (default: its first)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	rt, err := sim.ParseRouter(*router)
+	dep, header, params, err := ss.deployment(e, fs)
 	if err != nil {
-		return usagef("--router: %v", err)
+		return err
 	}
-	pool := serving.Pool{Router: rt, MaxNumSeqs: *maxSeqs, MaxNumBatchedTokens: *maxTokens, BlockTokens: *block, PrefixCaching: *prefixCache}
-	slo := sim.SLO{TTFTS: float64(ttft), TPOTS: float64(tpot)}
-	var dep serving.Deployment
-	var header string
-	if *scenario != "" {
-		if d.model != "" || d.chip != "" || d.node != "" || *prefillReplicas > 0 {
-			return usagef("--scenario describes the deployment; drop --model, --chip, --node and --prefill-replicas")
+	return runSim(e, dep, params, header, &ss.tr, *ss.block, *seed, *records, *asJSON)
+}
+
+// simSetup holds the deployment flags that simulate and emulate share.
+type simSetup struct {
+	d                                   deployFlags
+	eng                                 engineFlags
+	tr                                  trafficFlags
+	replicas, maxSeqs, maxTokens, block *int
+	prefixCache                         *bool
+	prefillReplicas, prefillTP          *int
+	prefillChip                         *string
+	linkGBps                            *float64
+	ttft, tpot                          durationFlag
+	scenarios                           stringsFlag
+	caseID, params, router              *string
+}
+
+// stringsFlag collects a repeated flag's values in order.
+type stringsFlag []string
+
+func (s *stringsFlag) String() string     { return strings.Join(*s, ",") }
+func (s *stringsFlag) Set(v string) error { *s = append(*s, v); return nil }
+
+// newSimSetup registers the deployment flags on fs, and the traffic flags
+// when traffic is set.
+func newSimSetup(fs *flag.FlagSet, traffic bool) *simSetup {
+	s := &simSetup{}
+	s.d.catalogs.register(fs)
+	s.d.register(fs)
+	fs.StringVar(&s.d.node, "node", "", "node or supernode the instances run in (see ersatz nodes; default: the chip's)")
+	s.eng.register(fs)
+	if traffic {
+		s.tr.register(fs, 1000)
+	}
+	s.replicas = fs.Int("replicas", 1, "replicas behind the router (the decode pool when disaggregated)")
+	router := fs.String("router", "least-outstanding", "router: round-robin, least-outstanding, least-kv or prefix-affinity")
+	s.maxSeqs = fs.Int("max-num-seqs", 0, "sequences per step at most (default: the engine's)")
+	s.maxTokens = fs.Int("max-num-batched-tokens", 0, "token budget per step (default: the engine's)")
+	s.block = fs.Int("block-size", 16, "KV block size in tokens")
+	s.prefixCache = fs.Bool("prefix-caching", false, "share cached prompt blocks (needs a trace with block hashes or --prefix-groups)")
+	s.prefillReplicas = fs.Int("prefill-replicas", 0, "disaggregate: this many prefill replicas feed the decode pool")
+	s.prefillChip = fs.String("prefill-chip", "", "chip of the prefill pool (default: --chip)")
+	s.prefillTP = fs.Int("prefill-tp", 0, "tensor-parallel degree of a prefill instance (default: --tp)")
+	s.linkGBps = fs.Float64("link-gbps", 0, "KV-transfer bandwidth per prefill replica, GB/s per direction (default: the prefill chips' scale-out share)")
+	fs.Var(&s.ttft, "ttft-slo", "TTFT target for goodput, e.g. 2s")
+	fs.Var(&s.tpot, "tpot-slo", "TPOT target for goodput, e.g. 100ms")
+	fs.Var(&s.scenarios, "scenario", "take the deployment and the load from a scenario file (the corpus format of docs/corpus.md)")
+	s.router, s.caseID = router, fs.String("case", "", "the case of --scenario to simulate (default: its first)")
+	s.params = fs.String("params", "", "YAML file of efficiency parameters merged over the built-in ones (see internal/perf/params.yaml)")
+	return s
+}
+
+// deployment builds the deployment the parsed flags describe.
+func (s *simSetup) deployment(e *env, fs *flag.FlagSet) (serving.Deployment, string, *perf.Params, error) {
+	if len(s.scenarios) > 1 {
+		return serving.Deployment{}, "", nil, usagef("--scenario: give it once (got %d)", len(s.scenarios))
+	}
+	scenario := ""
+	if len(s.scenarios) == 1 {
+		scenario = s.scenarios[0]
+	}
+	return s.deploymentFor(e, fs, scenario)
+}
+
+// deploymentFor builds the deployment of a scenario file, or of the
+// flags when scenario is "".
+func (s *simSetup) deploymentFor(e *env, fs *flag.FlagSet, scenario string) (serving.Deployment, string, *perf.Params, error) {
+	d, tr := &s.d, &s.tr
+	params, err := loadParams(*s.params)
+	if err != nil {
+		return serving.Deployment{}, "", nil, err
+	}
+	rt, err := sim.ParseRouter(*s.router)
+	if err != nil {
+		return serving.Deployment{}, "", nil, usagef("--router: %v", err)
+	}
+	pool := serving.Pool{Router: rt, MaxNumSeqs: *s.maxSeqs, MaxNumBatchedTokens: *s.maxTokens, BlockTokens: *s.block, PrefixCaching: *s.prefixCache}
+	slo := sim.SLO{TTFTS: float64(s.ttft), TPOTS: float64(s.tpot)}
+	if scenario != "" {
+		if d.model != "" || d.chip != "" || d.node != "" || *s.prefillReplicas > 0 {
+			return serving.Deployment{}, "", nil, usagef("--scenario describes the deployment; drop --model, --chip, --node and --prefill-replicas")
 		}
 		set := map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-		if dep, header, err = scenarioDeployment(e, &d.catalogs, *scenario, *caseID, pool, &tr, set); err != nil {
-			return err
-		}
+		dep, header, err := scenarioDeployment(e, &d.catalogs, scenario, *s.caseID, pool, tr, set, params)
 		dep.SLO = slo
-		return runSim(e, dep, header, &tr, *block, *seed, *records, *asJSON)
+		return dep, header, params, err
 	}
 	r, err := d.resolve(e)
 	if err != nil {
-		return err
+		return serving.Deployment{}, "", nil, err
 	}
-	engine, spec, err := eng.parse()
+	engine, spec, err := s.eng.parse()
 	if err != nil {
-		return err
+		return serving.Deployment{}, "", nil, err
 	}
-	in, err := r.instance(engine, spec)
+	in, err := r.instance(engine, spec, params)
 	if err != nil {
-		return err
+		return serving.Deployment{}, "", nil, err
 	}
-	pool.Instance, pool.Replicas = in, *replicas
-	dep = serving.Deployment{Pool: pool, SLO: slo}
-	header = fmt.Sprintf("%s on %d × %d × %s (%s), weights %s, KV %s", r.model.ID, *replicas, int(in.Chips()), r.chip.ID, r.layout, r.weights, r.kv)
-	if *prefillReplicas > 0 {
-		pd := d
-		if *prefillChip != "" {
-			pd.chip = *prefillChip
+	pool.Instance, pool.Replicas = in, *s.replicas
+	dep := serving.Deployment{Pool: pool, SLO: slo}
+	header := fmt.Sprintf("%s on %d × %d × %s (%s), weights %s, KV %s", r.model.ID, *s.replicas, int(in.Chips()), r.chip.ID, r.layout, r.weights, r.kv)
+	if *s.prefillReplicas > 0 {
+		pd := *d
+		if *s.prefillChip != "" {
+			pd.chip = *s.prefillChip
 		}
-		if *prefillTP != 0 {
-			pd.tp, pd.chips = *prefillTP, 0
+		if *s.prefillTP != 0 {
+			pd.tp, pd.chips = *s.prefillTP, 0
 		}
 		pr, err := pd.resolve(e)
 		if err != nil {
-			return fmt.Errorf("prefill pool: %w", err)
+			return serving.Deployment{}, "", nil, fmt.Errorf("prefill pool: %w", err)
 		}
-		pin, err := pr.instance(engine, nil)
+		pin, err := pr.instance(engine, nil, params)
 		if err != nil {
-			return fmt.Errorf("prefill pool: %w", err)
+			return serving.Deployment{}, "", nil, fmt.Errorf("prefill pool: %w", err)
 		}
-		dep.Prefill = &serving.Pool{Instance: pin, Replicas: *prefillReplicas, Router: rt,
-			MaxNumBatchedTokens: *maxTokens, BlockTokens: *block, PrefixCaching: *prefixCache}
-		link := *linkGBps * 1e9
+		dep.Prefill = &serving.Pool{Instance: pin, Replicas: *s.prefillReplicas, Router: rt,
+			MaxNumBatchedTokens: *s.maxTokens, BlockTokens: *s.block, PrefixCaching: *s.prefixCache}
+		link := *s.linkGBps * 1e9
 		if link == 0 {
 			link = float64(pr.chip.ScaleOutPerDir()) * float64(pr.layout.Devices()) / float64(pr.chip.EngineDevices())
 		}
 		dep.LinkBytesPerS = link
-	} else if *prefillChip != "" || *prefillTP != 0 {
-		return usagef("--prefill-chip and --prefill-tp need --prefill-replicas")
+	} else if *s.prefillChip != "" || *s.prefillTP != 0 {
+		return serving.Deployment{}, "", nil, usagef("--prefill-chip and --prefill-tp need --prefill-replicas")
 	}
-	return runSim(e, dep, header, &tr, *block, *seed, *records, *asJSON)
+	return dep, header, params, nil
 }
 
 // runSim simulates dep on the traffic and renders the summary.
-func runSim(e *env, dep serving.Deployment, header string, tr *trafficFlags, block int, seed uint64, records string, asJSON bool) error {
+func runSim(e *env, dep serving.Deployment, params *perf.Params, header string, tr *trafficFlags, block int, seed uint64, records string, asJSON bool) error {
 	maxContext := tr.input + tr.output
 	if tr.lengths != "fixed" {
 		maxContext = int(float64(maxContext) * (1 + 2*tr.lengthCV))
@@ -181,7 +233,7 @@ func runSim(e *env, dep serving.Deployment, header string, tr *trafficFlags, blo
 			return err
 		}
 	}
-	cfg, err := serving.Config(dep, nil, maxContext)
+	cfg, err := serving.Config(dep, params, maxContext)
 	if err != nil {
 		return err
 	}

@@ -76,6 +76,7 @@ func TestSimulateTrace(t *testing.T) {
 // aggregated and disaggregated (the first 1,500 requests of each, to keep
 // the test quick; `ersatz simulate` replays them whole).
 func TestSimulatePublicTraces(t *testing.T) {
+	t.Parallel()
 	// The first 300 requests of each public trace (testdata/traces), on two
 	// chips, aggregated on one and disaggregated on the other.
 	dir := "testdata/traces"

@@ -142,9 +142,9 @@ func serveDisagg(sc Scenario) (Result, error) {
 	res.TTFT = Latency{units.Seconds(base + wm), units.Seconds(base + w90), units.Seconds(base + w99)}
 
 	res.Pools = []Pool{
-		{Role: "prefill", Instances: np, Chips: p.Chips() * float64(np), Batch: ps.tokens, BatchLimit: "max_batch_tokens",
+		{Role: Prefill, Instances: np, Chips: p.Chips() * float64(np), Batch: ps.tokens, BatchLimit: "max_batch_tokens",
 			InputTPS: preIn, Step: ps.step, Mixed: ps.step, MixedShare: 1, MeanStep: ps.step.Total},
-		{Role: "decode", Instances: nd, Chips: d.Chips() * float64(nd), Batch: st.b, BatchLimit: limit,
+		{Role: Decode, Instances: nd, Chips: d.Chips() * float64(nd), Batch: st.b, BatchLimit: limit,
 			OutputTPS: decOut, InputTPS: decOut * w.InputTokens / w.OutputTokens, Step: st.pure, Mixed: st.pure,
 			MeanStep: units.Seconds(st.mean)},
 	}

@@ -80,9 +80,19 @@ func (l Latency) At(p float64) units.Seconds {
 	return l.P99
 }
 
+// Role is what a pool of instances serves.
+type Role string
+
+// Roles.
+const (
+	Mixed   Role = "mixed"   // aggregated serving: prefill and decode together
+	Prefill Role = "prefill" // the prefill pool of a disaggregated deployment
+	Decode  Role = "decode"  // the decode pool of a disaggregated deployment
+)
+
 // Pool is the steady state of one kind of instance.
 type Pool struct {
-	Role      string  `json:"role"` // mixed | prefill | decode
+	Role      Role    `json:"role"`
 	Instances int     `json:"instances"`
 	Chips     float64 `json:"chips"`
 	// Batch is the decode sequences in flight per instance (prefill
@@ -116,7 +126,7 @@ type Result struct {
 }
 
 // Pool returns the pool of a role, or nil.
-func (r *Result) Pool(role string) *Pool {
+func (r *Result) Pool(role Role) *Pool {
 	for i := range r.Pools {
 		if r.Pools[i].Role == role {
 			return &r.Pools[i]
@@ -358,7 +368,7 @@ func serveMixed(sc Scenario) (Result, error) {
 		}
 	}
 	res.Pools = []Pool{{
-		Role: "mixed", Instances: count, Chips: res.Chips, Batch: st.b, BatchLimit: limit,
+		Role: Mixed, Instances: count, Chips: res.Chips, Batch: st.b, BatchLimit: limit,
 		InputTPS: res.InputTPS, OutputTPS: res.OutputTPS,
 		Step: st.pure, Mixed: st.mix, MixedShare: st.share, MeanStep: units.Seconds(st.mean),
 	}}

@@ -62,12 +62,12 @@ func (s *chipSearch) disaggregate(fitting []placed, sh shape, w perf.Workload, a
 		mk := func(rate float64) *pool {
 			return &pool{placed: f, chip: s.chip, node: at.node, sh: sh, hourly: at.hourly, rate: rate}
 		}
-		if p := r.Pool("decode"); p != nil {
+		if p := r.Pool(perf.Decode); p != nil {
 			if c := mk(p.OutputTPS / w.OutputTokens / chips); dec == nil || c.rate > dec.rate {
 				dec = c
 			}
 		}
-		if p := r.Pool("prefill"); p != nil {
+		if p := r.Pool(perf.Prefill); p != nil {
 			if c := mk(p.InputTPS / w.InputTokens / chips); pre == nil || c.rate > pre.rate {
 				pre = c
 			}
@@ -149,7 +149,7 @@ func sizeDisagg(req *Request, pre, dec *pool, w perf.Workload, reject func(reaso
 		if pre.chip != dec.chip {
 			pl.PrefillChip, pl.PrefillWeights = pre.chip.ID, string(pre.sh.weights)
 		}
-		if dp := r.Pool("decode"); dp != nil {
+		if dp := r.Pool(perf.Decode); dp != nil {
 			pl.Bound = dominant(dp.Step)
 			pl.Batch = dp.Batch // at the planned load, not the most the TPOT target allows
 		}

@@ -367,7 +367,7 @@ func (s *chipSearch) planFor(in *perf.Instance, sh shape, l fit.Layout, w perf.W
 			return float64(p.TTFT.At(req.SLO.Percentile)), float64(p.TPOT.At(req.SLO.Percentile)), best.Batch
 		}
 		b := 0.0
-		if pool := r.Pool("mixed"); pool != nil {
+		if pool := r.Pool(perf.Mixed); pool != nil {
 			b = pool.Batch
 		}
 		return float64(r.TTFT.At(req.SLO.Percentile)), float64(r.TPOT.At(req.SLO.Percentile)), b

@@ -288,7 +288,7 @@ func metric(c *corpus.Case, r *perf.Result, sc perf.Scenario) (float64, float64,
 	aggregatedPhase := sc.Mixed == nil && sc.Prefill == sc.Decode
 	switch c.Phase {
 	case "prefill":
-		if pl := r.Pool("prefill"); pl != nil {
+		if pl := r.Pool(perf.Prefill); pl != nil {
 			in, out, chips = pl.InputTPS, 0, pl.Chips
 			if aggregatedPhase {
 				out = in / math.Max(c.Workload.InputTokens, 1) // one token per prompt
@@ -297,7 +297,7 @@ func metric(c *corpus.Case, r *perf.Result, sc perf.Scenario) (float64, float64,
 	case "decode":
 		// A decode-only aggregated case (no prompt) has a mixed pool only,
 		// and all of it decodes.
-		if pl := r.Pool("decode"); pl != nil {
+		if pl := r.Pool(perf.Decode); pl != nil {
 			in, out, chips = pl.InputTPS, pl.OutputTPS, pl.Chips
 		}
 	}

@@ -50,25 +50,7 @@ func run(cfg Config, src workload.Source, rng *rand.Rand, sink RecordSink, hook 
 		if !s.draining && stop.drain() {
 			s.draining = true
 		}
-		ev := s.events.pop()
-		if ev.kind == evArrival && s.draining {
-			s.reqs.put(ev.req) // admission has stopped: the request never arrives
-			continue
-		}
-		s.advance(ev.t)
-		switch ev.kind {
-		case evArrival:
-			s.arrive(ev.req)
-		case evStepDone:
-			ev.eng.finish(s, s.now)
-		case evTransfer:
-			s.transferred(ev.req)
-		}
-		// Engines start steps only once every event of this instant has
-		// run, so simultaneous arrivals share a step.
-		if len(s.events) == 0 || s.events[0].t > s.now {
-			s.kick()
-		}
+		s.next()
 		if hook != nil {
 			hook(s)
 		}
@@ -86,6 +68,29 @@ func run(cfg Config, src workload.Source, rng *rand.Rand, sink RecordSink, hook 
 	sum.Interrupted = s.draining || halted
 	sum.Unfinished = int64(s.inSystem)
 	return sum, nil
+}
+
+// next runs the earliest event.
+func (s *simulation) next() {
+	ev := s.events.pop()
+	if ev.kind == evArrival && s.draining {
+		s.reqs.put(ev.req) // admission has stopped: the request never arrives
+		return
+	}
+	s.advance(ev.t)
+	switch ev.kind {
+	case evArrival:
+		s.arrive(ev.req)
+	case evStepDone:
+		ev.eng.finish(s, s.now)
+	case evTransfer:
+		s.transferred(ev.req)
+	}
+	// Engines start steps only once every event of this instant has
+	// run, so simultaneous arrivals share a step.
+	if len(s.events) == 0 || s.events[0].t > s.now {
+		s.kick()
+	}
 }
 
 // simulation is one run's state.
@@ -107,6 +112,7 @@ type simulation struct {
 	// draining: admission has stopped (Stop.Drain); the source is not
 	// read again and in-flight requests run to completion.
 	draining bool
+	onEmit   func(id int64, generated int, nowS float64) // Live's token hook; nil in Run
 
 	started               bool
 	startS, lastS         float64
@@ -277,6 +283,9 @@ func (s *simulation) emit(e *engine, r *request, k int, now float64) {
 	}
 	r.gen += k
 	r.lastS = now
+	if s.onEmit != nil {
+		s.onEmit(r.ID, r.gen, now)
+	}
 	if r.gen >= r.Output || e.pool == s.prefill {
 		r.done = true
 	}
