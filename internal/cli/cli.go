@@ -25,6 +25,10 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	// create opens a file the command writes (plan --html); nil means the
+	// file system. progress, when set, hears how far a long command is.
+	create   func(path string) (io.WriteCloser, error)
+	progress func(done, total int)
 	// interrupt, when set, replaces the signals that stop long runs (see
 	// interrupt.go); for tests.
 	interrupt func() interrupter
@@ -47,6 +51,7 @@ func init() {
 		"validate": {"compare the performance model with published measurements", runValidate},
 		"predict":  {"predict throughput, TTFT and TPOT of a deployment, with the step breakdown", runPredict},
 		"simulate": {"simulate serving under synthetic load or a trace: queues, tails, goodput", runSimulate},
+		"serve":    {"serve a local web UI and JSON API for plan, predict, chips and models", runServe},
 		"train":    {"estimate pre-training: step time, memory, layout, days, chip-hours, cost, failures and goodput", runTrain},
 
 		// issue 11: measure and calibrate

@@ -59,6 +59,11 @@ var goldenCases = []struct {
 	{"plan-confidence", "plan --model Qwen/Qwen3-32B --rate 5 --input-tokens 1155 --output-tokens 211 --ttft-p90 1s --tpot-p90 40ms --chip h200-sxm,ascend-910c,mlu590 --confidence 0.9 --verify 0", 0},
 	{"plan-bad-confidence", "plan --model Qwen/Qwen3-32B --rate 5 --input-tokens 1155 --output-tokens 211 --tpot-p90 40ms --confidence 90", 2},
 	{"plan-csv", "plan --model Qwen/Qwen3-8B --rate 2 --input-tokens 500 --output-tokens 100 --tpot-p90 50ms --chip l20,h20,ascend-910b2 --csv --verify-requests 300", 0},
+	// The README's main job: what replaces 64 H20 under cn-domestic.
+	{"plan-baseline-r1-h20", "plan --model deepseek-ai/DeepSeek-R1 --input-tokens 1155 --output-tokens 211 --ttft-p90 2s --tpot-p90 50ms --policy cn-domestic --baseline 64xh20 --verify-requests 500", 0},
+	{"plan-baseline-csv", "plan --model Qwen/Qwen3-8B --rate 2 --input-tokens 500 --output-tokens 100 --tpot-p90 50ms --chip l20,ascend-910b2 --baseline 2xh20 --baseline-engine sglang --verify 0 --csv", 0},
+	{"plan-baseline-bad", "plan --model Qwen/Qwen3-8B --input-tokens 500 --output-tokens 100 --tpot-p90 50ms --baseline h20", 2},
+	{"plan-baseline-too-small", "plan --model deepseek-ai/DeepSeek-R1 --input-tokens 500 --output-tokens 100 --tpot-p90 50ms --baseline 2xh20", 1},
 	{"plan-mixed-percentiles", "plan --model meta-llama/Llama-3.1-8B-Instruct --rate 5 --input-tokens 1000 --output-tokens 200 --ttft-p90 1s --tpot-p99 50ms", 2},
 }
 

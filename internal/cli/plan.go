@@ -104,6 +104,9 @@ func runPlan(e *env, args []string) error {
 	explain := fs.Bool("explain", false, "count rejected candidates by reason, per chip, with the nearest miss")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	asCSV := fs.Bool("csv", false, "print the per-chip table as CSV")
+	var base baselineFlags
+	base.register(fs)
+	htmlOut := fs.String("html", "", "also write the plan as one self-contained HTML page to FILE (charts, sortable table, sources)")
 	level := bandFlag(fs)
 	confidence := fs.Float64("confidence", 0, "pass a plan only if it meets its targets at the pessimistic edge of the band at this level, e.g. 0.9 (ranking stays on the point estimate)")
 	wide := fs.Bool("wide", false, "print every column (instance layouts, batch, tok/s per chip, kW, what binds); the default fits 120 columns")
@@ -122,6 +125,9 @@ func runPlan(e *env, args []string) error {
 	}
 	if *asJSON && *asCSV {
 		return usagef("--json and --csv: choose one")
+	}
+	if err := checkOutput(e, "--html", *htmlOut); err != nil {
+		return err
 	}
 	cat, err := cats.hardware(e)
 	if err != nil {
@@ -203,8 +209,8 @@ func runPlan(e *env, args []string) error {
 		}
 		req.Traffic = tr
 	} else {
-		if *rate <= 0 || *input <= 0 || *output <= 0 {
-			return usagef("give --rate, --input-tokens and --output-tokens (or --trace FILE)")
+		if *rate < 0 || *rate == 0 && base.spec == "" || *input <= 0 || *output <= 0 {
+			return usagef("give --rate, --input-tokens and --output-tokens (or --trace FILE; --rate may be left out with --baseline)")
 		}
 		if err := checkLengths(m, *input, *output); err != nil {
 			return err
@@ -217,7 +223,12 @@ func runPlan(e *env, args []string) error {
 		chips = len(cat.Chips)
 	}
 	bar := newProgress(e.stderr, chips)
-	req.Progress = func(done, total int) { bar.add(1) }
+	req.Progress = func(done, total int) {
+		bar.add(1)
+		if e.progress != nil {
+			e.progress(done, total)
+		}
+	}
 	// An interrupt skips the verification simulations still to run; the
 	// analytic search completes and its result is printed (interrupt.go).
 	// A second one kills the process: the signals are released at the
@@ -231,7 +242,7 @@ func runPlan(e *env, args []string) error {
 		}
 		return false
 	}
-	res, err := plan.Run(req)
+	res, err := base.run(cat, req)
 	bar.finish()
 	if err != nil {
 		return err
@@ -244,7 +255,7 @@ func runPlan(e *env, args []string) error {
 	}
 	switch {
 	case *asJSON:
-		err = report.WriteJSON(e.stdout, planJSON{Result: res, WhyText: whyText(res)})
+		err = report.WriteJSON(e.stdout, planJSON{Result: res, WhyText: whyText(res), AnswerText: answerText(res)})
 	case *asCSV:
 		err = planCSV(res).WriteCSV(e.stdout)
 	default:
@@ -252,6 +263,11 @@ func runPlan(e *env, args []string) error {
 	}
 	if err != nil {
 		return err
+	}
+	if *htmlOut != "" {
+		if err := writeReport(e, *htmlOut, req, res, args); err != nil {
+			return err
+		}
 	}
 	if intr.signal() != nil {
 		return &interruptedError{sig: intr.signal(), what: "plans after the signal were not verified by simulation"}

@@ -63,10 +63,12 @@ func writePlan(w io.Writer, res *plan.Result, view planView) error {
 		fmt.Fprintf(&b, " TPOT ≤ %s", secs(res.SLO.TPOTS))
 	}
 	fmt.Fprintf(&b, "; policy %s; objective %s.\n\n", res.Policy, res.Objective)
+	writeBaselineHead(&b, res)
 	table := summaryTable(res)
 	if view.wide {
 		table = planTable(res)
 	}
+	baselineColumns(table, res)
 	if err := table.WriteText(&b); err != nil {
 		return err
 	}
@@ -90,6 +92,7 @@ func writePlan(w io.Writer, res *plan.Result, view planView) error {
 		}
 	}
 	b.WriteString("\n")
+	writeAnswer(&b, res)
 	if p := res.Recommended; p != nil {
 		shape := plural(p.Replicas, "replica") + " of " + p.Layout
 		if p.Serving == plan.Disaggregated {
@@ -112,16 +115,12 @@ func writePlan(w io.Writer, res *plan.Result, view planView) error {
 	fmt.Fprintf(&b, "Why: %s\n", whyText(res))
 	if im := res.Impact; im != nil {
 		fmt.Fprintf(&b, "\nBan impact (%s vs no policy):\n", im.Policy)
-		it := &report.Table{Header: []string{"", "with " + im.Policy, "without", "Δ"}, Right: map[int]bool{1: true, 2: true, 3: true}}
-		it.Add("chip", chipLabel(im.With), chipLabel(im.Without), "")
-		it.Add("chips", im.With.ChipsTotal, im.Without.ChipsTotal, signed(float64(im.DeltaChips), ""))
-		it.Add("$/h", report.Num(im.With.CostUSDPerHour, 3), report.Num(im.Without.CostUSDPerHour, 3), fmt.Sprintf("%s (×%.2f)", signed(im.DeltaCost, ""), im.CostRatio))
-		it.Add("kW", report.Num(im.With.PowerKW, 3), report.Num(im.Without.PowerKW, 3), signed(im.DeltaPowerKW, ""))
-		it.Add("TTFT p"+pctName(res.SLO.Percentile), secs(im.With.TTFTS), secs(im.Without.TTFTS), signed(im.DeltaTTFTS*1e3, " ms"))
-		it.Add("TPOT p"+pctName(res.SLO.Percentile), secs(im.With.TPOTS), secs(im.Without.TPOTS), signed(im.DeltaTPOTS*1e3, " ms"))
-		if err := it.WriteText(&b); err != nil {
+		if err := impactTable(res, im, "with "+im.Policy, "without").WriteText(&b); err != nil {
 			return err
 		}
+	}
+	if err := writeBaselineImpact(&b, res); err != nil {
+		return err
 	}
 	if explain {
 		b.WriteString("\nRejected candidates by reason:\n")
@@ -143,6 +142,18 @@ func writePlan(w io.Writer, res *plan.Result, view planView) error {
 	b.WriteString(bandText(res))
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// impactTable sets two plans side by side with their differences.
+func impactTable(res *plan.Result, im *plan.Impact, with, without string) *report.Table {
+	it := &report.Table{Header: []string{"", with, without, "Δ"}, Right: map[int]bool{1: true, 2: true, 3: true}}
+	it.Add("chip", chipLabel(im.With), chipLabel(im.Without), "")
+	it.Add("chips", im.With.ChipsTotal, im.Without.ChipsTotal, signed(float64(im.DeltaChips), ""))
+	it.Add("$/h", report.Num(im.With.CostUSDPerHour, 3), report.Num(im.Without.CostUSDPerHour, 3), fmt.Sprintf("%s (×%.2f)", signed(im.DeltaCost, ""), im.CostRatio))
+	it.Add("kW", report.Num(im.With.PowerKW, 3), report.Num(im.Without.PowerKW, 3), signed(im.DeltaPowerKW, ""))
+	it.Add("TTFT p"+pctName(res.SLO.Percentile), secs(im.With.TTFTS), secs(im.Without.TTFTS), signed(im.DeltaTTFTS*1e3, " ms"))
+	it.Add("TPOT p"+pctName(res.SLO.Percentile), secs(im.With.TPOTS), secs(im.Without.TPOTS), signed(im.DeltaTPOTS*1e3, " ms"))
+	return it
 }
 
 func secs(s float64) string {
@@ -227,6 +238,9 @@ func planCSV(res *plan.Result) *report.Table {
 			p.Weights, p.Replicas, p.PrefillReplicas, g(p.Batch), g(p.TTFTS), g(p.TTFTLowS), g(p.TTFTHighS), g(p.TPOTS), g(p.TPOTLowS), g(p.TPOTHighS),
 			g(p.OutputTPSPerChip), g(p.PowerKW), g(p.CostUSDPerHour), g(p.USDPerMTokens), bindingText(p.Binding), verified, g(res.BandLevel))
 	}
+	if res.Baseline != nil {
+		row("baseline", res.Baseline.Plan)
+	}
 	for _, c := range res.Chips {
 		if c.Best != nil {
 			row(decisionWord(c.Decision), c.Best)
@@ -235,6 +249,7 @@ func planCSV(res *plan.Result) *report.Table {
 	for _, p := range res.CrossChip {
 		row("", p)
 	}
+	baselineCSVColumns(t, res)
 	return t
 }
 

@@ -191,4 +191,6 @@ func ruleText(r *policy.Rule) string {
 type planJSON struct {
 	*plan.Result
 	WhyText string `json:"why_text"`
+	// AnswerText is the answer against the --baseline fleet in one sentence.
+	AnswerText string `json:"answer_text,omitempty"`
 }

@@ -235,6 +235,8 @@ type Result struct {
 	Rejected   map[Reason]int `json:"rejected"`
 	// Estimates lists the inputs that are estimates, for the output to say so.
 	Estimates []string `json:"estimates"`
+	// Baseline sets every plan beside the fleet the user runs now (RunBaseline).
+	Baseline *BaselineResult `json:"baseline,omitempty"`
 	// BandLevel is the level of the latency bands (0: bands from the
 	// inputs' uncertainty only); Confidence the level plans were checked
 	// at (0: none).
