@@ -51,8 +51,8 @@ var goldenCases = []struct {
 	{"simulate-scenario-rate", "simulate --scenario ../corpus/testdata/spec-example.yaml --rate 10 --requests 500 --json", 0},
 	{"simulate-trace-r1-910c", "simulate --model deepseek-ai/DeepSeek-R1 --chip ascend-910c --chips 8 --weights int8 --replicas 2 --trace testdata/traces/azure_conv_head300.csv", 0},
 	{"simulate-no-rate", "simulate --model Qwen/Qwen3-14B --chip h100 --chips 1", 2},
-	// The README's main command.
-	{"plan-r1-cn-domestic", "plan --model deepseek-ai/DeepSeek-R1 --rate 20 --input-tokens 1155 --output-tokens 211 --ttft-p90 2s --tpot-p90 50ms --policy cn-domestic", 0},
+	// The main job without a fleet (the README shows it with --baseline).
+	{"plan-r1-cn-domestic", "plan --model deepseek-ai/DeepSeek-R1 --rate 20 --input-tokens 1155 --output-tokens 211 --ttft-p90 2s --tpot-p90 50ms --policy cn-domestic --verify-requests 500", 0},
 	{"plan-explain", "plan --model Qwen/Qwen3-32B --rate 5 --input-tokens 1155 --output-tokens 211 --ttft-p90 1s --tpot-p90 40ms --policy cn-commercial-2025,us-export-2026 --chip h20,h200-sxm,l20,ascend-910b2,ascend-910c,rtx-pro-6000d --explain --verify-requests 300", 0},
 	{"plan-nothing-allowed", "plan --model meta-llama/Llama-3.1-8B-Instruct --rate 5 --input-tokens 1000 --output-tokens 200 --tpot-p90 50ms --policy cn-domestic --chip h100,h20 --verify-requests 300", 1},
 	{"plan-slo-impossible", "plan --model meta-llama/Llama-3.1-70B-Instruct --rate 5 --input-tokens 1000 --output-tokens 200 --tpot-p90 1ms --chip h100,ascend-910b2", 1},
