@@ -31,7 +31,7 @@ var layers = map[string]int{
 // core packages do no I/O and read no clock or global randomness.
 var core = map[string]bool{"units": true, "hardware": true, "model": true, "kvcache": true, "workload": true,
 	"fit": true, "perf": true, "sim": true, "corpus": true, "policy": true, "predict": true, "serving": true, "plan": true, "accuracy": true, "train": true,
-	"openai": true, "calibrate": true}
+	"openai": true, "calibrate": true, "deploy": true, "page": true}
 
 // forbiddenImports are the I/O packages a core package may not import.
 var forbiddenImports = map[string]bool{"os": true, "os/exec": true, "os/signal": true, "net": true, "net/http": true, "log": true, "log/slog": true, "syscall": true}
