@@ -40,8 +40,9 @@ func TestSoakShort(t *testing.T) {
 		out, _ := workload.Fixed(64)
 		g, _ := workload.NewGenerator(workload.GeneratorConfig{Arrivals: a, Input: in, Output: out, Count: 1 << 30}, rand.New(rand.NewPCG(1, 1)))
 		var heap []uint64
-		done := make(chan struct{})
+		done, sampled := make(chan struct{}), make(chan struct{})
 		go func() {
+			defer close(sampled)
 			tick := time.NewTicker(5 * time.Second)
 			defer tick.Stop()
 			var ms runtime.MemStats
@@ -63,6 +64,7 @@ func TestSoakShort(t *testing.T) {
 		res, err := loadgen.Run(run, loadgen.Config{URL: "http://emulator", Endpoint: loadgen.EndpointChat, Model: "m",
 			Items: loadgen.Synthetic{Source: g}, Client: client, Concurrency: soakStreams, IgnoreEOS: true})
 		close(done)
+		<-sampled // the sampler has stopped appending to heap
 		if err != nil {
 			t.Fatal(err)
 		}
