@@ -174,11 +174,7 @@ func runTrain(e *env, args []string) error {
 	if err := f.costs.Validate(); err != nil {
 		return usagef("--cost-basis: %v", err)
 	}
-	cat, err := cats.hardware(e)
-	if err != nil {
-		return err
-	}
-	params, err := loadParams(f.params)
+	cat, params, err := f.inputs(e, &cats)
 	if err != nil {
 		return err
 	}
@@ -614,15 +610,25 @@ type scenarioRow struct {
 	Reason   string        `json:"reason,omitempty"`
 }
 
+// inputs are the hardware catalog (with the user's --catalog) and the
+// efficiency parameters (with --params) every training run reads.
+func (f *trainFlags) inputs(e *env, cats *catalogs) (*hardware.Catalog, *perf.Params, error) {
+	cat, err := cats.hardware(e)
+	if err != nil {
+		return nil, nil, err
+	}
+	params, err := loadParams(f.params)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cat, params, nil
+}
+
 // runScenario prices every case of a training scenario file: its own
 // layout, or the best of the degrees it leaves open, and the run when the
 // case (or --tokens) gives a token budget.
 func (f *trainFlags) runScenario(e *env, cats *catalogs) error {
-	cat, err := cats.hardware(e)
-	if err != nil {
-		return err
-	}
-	params, err := loadParams(f.params)
+	cat, params, err := f.inputs(e, cats)
 	if err != nil {
 		return err
 	}
