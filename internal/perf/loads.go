@@ -58,7 +58,7 @@ func sloState(in *Instance, w Workload, slo SLO, bmax float64) (mixedState, floa
 	meets := func(b float64) (mixedState, float64, bool) {
 		st := mixedAt(in, w, b)
 		lambda := st.completion
-		if slo.TPOT > 0 && tpot(in, w, st).At(slo.Percentile) > slo.TPOT {
+		if slo.TPOT > 0 && tpotOpen(in, w, st, lambda).At(slo.Percentile) > slo.TPOT {
 			return st, lambda, false
 		}
 		if slo.TTFT > 0 && ttftMixed(in, w, st, lambda).At(slo.Percentile) > slo.TTFT {

@@ -48,7 +48,7 @@ func (in *Instance) At(w Workload, b, lambda float64) Point {
 	}
 	return Point{
 		Batch:      st.b,
-		TPOT:       tpot(in, w, st),
+		TPOT:       tpotOpen(in, w, st, lambda),
 		TTFT:       ttftMixed(in, w, st, lambda),
 		Rate:       st.completion,
 		OutputTPS:  st.b * in.tokensPerStep / st.mean,

@@ -261,6 +261,70 @@ func tpot(in *Instance, w Workload, st mixedState) Latency {
 	}
 }
 
+// tpotOpen is a request's TPOT under Poisson arrivals of lambda per
+// second. The steady state's mean step is a time average; a request sees
+// two things the average does not. Its batch is size-biased: itself plus
+// the others in flight, about b + 1 sequences where the average holds b.
+// And its first decode step follows its own prefill step, a long one, so
+// it more often carries the prompts that arrived meanwhile. A request's
+// decode time D over n = (O−1)/τ steps counts the prompts that arrive
+// from the start of its own prefill step to the start of its last step,
+// each adding Δ = T(mixed) − T(decode):
+//
+//	D = n·T(b+1) + λΔ·(T_own + D − D/n)
+//
+// where T_own is its prefill step, itself length-biased: it also carries
+// the prompts that arrived during the step before it, which an arrival
+// finds with the length-biased mean E[T²]/E[T]. Solved for D/n. Only where
+// a prompt's prefill is one chunk and not every step carries one; the
+// spread is the time-average one, shifted.
+func tpotOpen(in *Instance, w Workload, st mixedState, lambda float64) Latency {
+	lat := tpot(in, w, st)
+	tau := in.tokensPerStep
+	n := (w.OutputTokens - 1) / tau
+	iEff := w.InputTokens * (1 - w.PrefixHit)
+	if lambda <= 0 || n < 1 || st.share <= 0 || st.share >= 1 || st.chunk < iEff {
+		return lat
+	}
+	pure, mix := float64(st.pure.Total), float64(st.mix.Total)
+	delta := mix - pure
+	x := lambda * delta
+	if x >= 1 {
+		return lat
+	}
+	tagged := pure + decodeSlope(in, w, st.b) // the step at b + 1
+	m2 := (st.share*mix*mix + (1-st.share)*pure*pure) / st.mean
+	own := mix + lambda*m2*delta
+	step := (n*tagged + x*own) / (n*(1-x) + x)
+	shift := units.Seconds(step/tau) - lat.Mean
+	if shift <= 0 {
+		return lat
+	}
+	return Latency{Mean: lat.Mean + shift, P90: lat.P90 + shift, P99: lat.P99 + shift}
+}
+
+// decodeSlope is what one more decode sequence adds to the decode step at
+// batch b, interpolated between the whole batches around b + 1 (the
+// steady state evaluates the step at ⌈b⌉).
+func decodeSlope(in *Instance, w Workload, b float64) float64 {
+	ctx := w.InputTokens + w.OutputTokens/2
+	if w.ContextTokens > 0 {
+		ctx = w.ContextTokens
+	}
+	q := 1 + in.draftTokens
+	at := func(seqs float64) float64 {
+		return float64(in.Step(&Batch{DecodeSeqs: int(seqs), DecodeTokens: roundUp(seqs * q), DecodeKV: int(seqs * ctx)}).Total)
+	}
+	lo := math.Floor(b + 1)
+	frac := b + 1 - lo
+	t := at(lo)
+	if frac > 1e-9 {
+		t += frac * (at(lo+1) - t)
+	}
+	base := roundUp(b)
+	return t - at(float64(base))
+}
+
 // queueWait is the M/D/1 waiting time for work of service time s at
 // utilisation rho: mean ρs/(2(1−ρ)); its percentiles use the M/M/1 tail
 // P(W>t) = ρ·exp(−(1−ρ)t/s), halved, because a deterministic server waits
@@ -355,6 +419,9 @@ func serveMixed(sc Scenario) (Result, error) {
 		res.InputTPS = 0
 	}
 	res.TPOT = tpot(in, w, st)
+	if sc.Load.Kind == Rate || sc.Load.Kind == SLOOnly {
+		res.TPOT = tpotOpen(in, w, st, lambda)
+	}
 	res.PerUser = 1 / float64(res.TPOT.Mean)
 	res.TTFT = ttftMixed(in, w, st, lambda)
 	if sc.Load.Kind == Concurrency {
