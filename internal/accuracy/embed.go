@@ -10,6 +10,9 @@ import (
 //go:embed residuals.yaml
 var shipped []byte
 
+//go:embed training-residuals.yaml
+var shippedTraining []byte
+
 // Default returns the residual table generated from the shipped corpus
 // (residuals.yaml). It panics only when the embedded file is invalid,
 // which the package tests rule out.
@@ -17,6 +20,16 @@ func Default() *Table {
 	t, err := ParseTable(shipped)
 	if err != nil {
 		panic("accuracy: embedded residuals.yaml: " + err.Error())
+	}
+	return t
+}
+
+// DefaultTraining returns the residual table of the training estimator,
+// generated from the shipped training corpus (training-residuals.yaml).
+func DefaultTraining() *Table {
+	t, err := ParseTable(shippedTraining)
+	if err != nil {
+		panic("accuracy: embedded training-residuals.yaml: " + err.Error())
 	}
 	return t
 }

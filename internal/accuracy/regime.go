@@ -22,9 +22,14 @@ func Phase(c *corpus.Case) string {
 	return Decode
 }
 
-// Latency reports whether a metric falls as the stack gets faster.
+// Latency reports whether a metric falls as the stack gets faster: the
+// serving latencies, and a training step's time and a run's chip-hours.
 func Latency(metric string) bool {
-	return metric == "ttft_ms_mean" || metric == "tpot_ms_mean"
+	switch metric {
+	case "ttft_ms_mean", "tpot_ms_mean", "step_time_s", "gpu_hours_total":
+		return true
+	}
+	return false
 }
 
 // Engine is the case's engine, "other" when it names none.

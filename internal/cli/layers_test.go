@@ -24,7 +24,7 @@ var layers = map[string]int{
 	"hardware": 1, "kvcache": 1,
 	"model": 2, "workload": 2, "policy": 2, "corpus": 2,
 	"fit": 3, "sim": 3,
-	"perf": 4, "predict": 5, "serving": 5, "accuracy": 5, "train": 5, "plan": 6, "deploy": 7, "page": 7, "web": 8, "cli": 9,
+	"perf": 4, "predict": 5, "serving": 5, "train": 5, "accuracy": 6, "plan": 7, "deploy": 8, "page": 8, "web": 9, "cli": 10,
 	"openai": 0, "loadgen": 3, "emulator": 4, "calibrate": 6, // emulator and loadgen do network I/O, so are not core
 }
 

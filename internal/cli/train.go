@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"ersatz/internal/accuracy"
+	"ersatz/internal/corpus"
 	"flag"
 	"fmt"
 	"io"
@@ -19,11 +21,15 @@ import (
 	"ersatz/internal/policy"
 	"ersatz/internal/report"
 	"ersatz/internal/train"
+	"ersatz/internal/units"
 )
 
 // trainFlags are the flags of `ersatz train`.
 type trainFlags struct {
 	model, chip, node, precision, tokens, policy, allow, deny, params, chipList, scenario string
+	framework                                                                             string
+	level                                                                                 float64
+	uncalibrated                                                                          bool
 	chips, seqLen, globalBatch, globalBatchTokens                                         int
 	days, checkpointGBps, restartMin                                                      float64
 	tp, pp, ep, cp, vpp, zero, micro                                                      int
@@ -54,6 +60,9 @@ func (f *trainFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.recompute, "recompute", "", "activation recompute: none, selective, full, or block (the fewest whole layers that fit); unset: none, selective and full searched")
 	fs.BoolVar(&f.tpOverlap, "tp-overlap", false, "hide TP collectives behind the GEMMs (Megatron's --tp-comm-overlap, torchtitan's AsyncTP, MindSpeed's MC2)")
 	fs.BoolVar(&f.epOverlap, "ep-overlap", false, "hide the expert all-to-all behind another micro-batch (DualPipe, 1F1B A2A overlap)")
+	fs.StringVar(&f.framework, "framework", "other", "training framework (megatron, mindspeed, mindformers, torchtitan, fsdp, other): picks the band's measured error")
+	fs.BoolVar(&f.uncalibrated, "uncalibrated", false, "the model alone: no training stack efficiency from the corpus (docs/train.md)")
+	fs.Float64Var(&f.level, "band", 0.8, "level of the bands: the probability each holds the measured figure (0.5, 0.8, 0.9, ...)")
 	fs.Float64Var(&f.days, "days", 0, "find the fewest chips that finish --tokens within this many days")
 	fs.Float64Var(&f.checkpointGBps, "checkpoint-gbps", 0, "aggregate checkpoint write bandwidth, GB/s (default 0.122 per chip, Llama 3's 2 TB/s for 16K GPUs)")
 	fs.Float64Var(&f.restartMin, "restart-minutes", 10, "minutes from an interruption to training again (estimate)")
@@ -98,20 +107,26 @@ func parseCount(s string) (float64, error) {
 
 // trainCase is one chip's answer.
 type trainCase struct {
-	Chip        string       `json:"chip"`
-	Vendor      string       `json:"vendor"`
-	Policy      string       `json:"policy"`
-	Node        string       `json:"node"`
-	Chips       int          `json:"chips"`
-	Devices     int          `json:"devices"`
-	Search      train.Search `json:"search"`
-	Run         *train.Run   `json:"run,omitempty"`
-	USDPerCH    float64      `json:"usd_per_chip_hour"`
-	Estimate    bool         `json:"cost_is_estimate"`
-	Reason      string       `json:"reason,omitempty"`
-	job         train.Job
-	defaultNode string
-	est         *train.Estimator
+	Chip     string       `json:"chip"`
+	Vendor   string       `json:"vendor"`
+	Policy   string       `json:"policy"`
+	Node     string       `json:"node"`
+	Chips    int          `json:"chips"`
+	Devices  int          `json:"devices"`
+	Search   train.Search `json:"search"`
+	Run      *train.Run   `json:"run,omitempty"`
+	USDPerCH float64      `json:"usd_per_chip_hour"`
+	Estimate bool         `json:"cost_is_estimate"`
+	Reason   string       `json:"reason,omitempty"`
+	// StackEfficiency is the corpus's share of the modelled speed this
+	// job was priced at, and where it comes from; BandLevel the level of
+	// the step's and the run's bands.
+	StackEfficiency float64 `json:"stack_efficiency"`
+	EfficiencyFrom  string  `json:"stack_efficiency_from"`
+	BandLevel       float64 `json:"band_level"`
+	job             train.Job
+	defaultNode     string
+	est             *train.Estimator
 }
 
 func runTrain(e *env, args []string) error {
@@ -290,8 +305,14 @@ func (f *trainFlags) solve(cat *hardware.Catalog, params *perf.Params, m *model.
 		tc.USDPerCH, tc.Estimate = hourly, estimate
 	}
 	opts.WattsPerChip = f.costs.ChipPower(c, node)
+	tc.StackEfficiency, tc.EfficiencyFrom, tc.BandLevel = 1, "uncalibrated (--uncalibrated)", f.level
+	if !f.uncalibrated {
+		tc.StackEfficiency, tc.EfficiencyFrom = train.DefaultCalibration().Efficiency(c.Family)
+		tc.EfficiencyFrom = "measured on the training corpus, " + tc.EfficiencyFrom
+	}
 	newJob := func(n int) (*train.Estimator, error) {
-		j := train.Job{Model: m, Chip: c, Node: node, Chips: n, Precision: prec, SeqLen: f.seqLen, GlobalBatch: gb, FlashAttention: true}
+		j := train.Job{Model: m, Chip: c, Node: node, Chips: n, Precision: prec, SeqLen: f.seqLen, GlobalBatch: gb, FlashAttention: true,
+			Efficiency: tc.StackEfficiency}
 		return train.New(j, params)
 	}
 	space := func(est *train.Estimator) train.Space {
@@ -345,6 +366,15 @@ func (f *trainFlags) solve(cat *hardware.Catalog, params *perf.Params, m *model.
 		tc.Reason = fmt.Sprintf("no layout of %d fits: %s", tc.Search.Tried, tc.Search.Why())
 		return tc
 	}
+	// The band at --band: the spreads of the inputs with the estimator's
+	// measured error for this framework on this family.
+	// --uncalibrated keeps the spreads alone: the residual table measures
+	// the calibrated estimator's error, not the model's.
+	if b := tc.Search.Best; !f.uncalibrated {
+		reg := accuracy.Regime{Engine: f.framework, Family: c.Family, Phase: accuracy.TrainPhase}
+		lo, hi, _ := accuracy.DefaultTraining().Band(reg, "step_time_s", float64(b.Step.Total), float64(b.StepLow), float64(b.StepHigh), f.level)
+		b.StepLow, b.StepHigh = units.Seconds(lo), units.Seconds(hi)
+	}
 	run, err := tc.est.Plan(*tc.Search.Best, opts)
 	if err != nil {
 		tc.Reason = err.Error()
@@ -384,11 +414,12 @@ func (f *trainFlags) writeOne(w io.Writer, m *model.Model, tc *trainCase) error 
 	if r := tc.Search.RunnerUp; r != nil {
 		fmt.Fprintf(w, "runner-up: %s, step %+.1f%%\n", r.Layout, (float64(r.Step.Total)/float64(best.Step.Total)-1)*100)
 	}
-	fmt.Fprintf(w, "\nstep %s s (%s–%s), %d micro-batches per data-parallel rank; bound by %s\n",
-		report.Num(float64(best.Step.Total), 3), report.Num(float64(best.StepLow), 3), report.Num(float64(best.StepHigh), 3), best.MicroBatches, best.Binding)
+	fmt.Fprintf(w, "\nstep %s s (%s–%s, %.0f%% band), %d micro-batches per data-parallel rank; bound by %s\n",
+		report.Num(float64(best.Step.Total), 3), report.Num(float64(best.StepLow), 3), report.Num(float64(best.StepHigh), 3), tc.BandLevel*100, best.MicroBatches, best.Binding)
+	fmt.Fprintf(w, "stack efficiency %.3g of the modelled speed: %s\n", tc.StackEfficiency, tc.EfficiencyFrom)
 	t := &report.Table{Header: []string{"component", "seconds", "share", "bound"}, Right: map[int]bool{1: true, 2: true}}
 	for _, p := range best.Step.Parts() {
-		if p.Seconds <= 0 {
+		if p.Seconds == 0 || p.Seconds < 0 && p.Name != "stack" {
 			continue
 		}
 		t.Add(p.Name, report.Num(float64(p.Seconds), 3), fmt.Sprintf("%.1f%%", float64(p.Seconds)/float64(best.Step.Total)*100), p.Bound)
@@ -426,7 +457,11 @@ func (f *trainFlags) writeOne(w io.Writer, m *model.Model, tc *trainCase) error 
 			gbOf(r.CheckpointBytes), report.Num(r.CheckpointSeconds, 3), report.Num(r.CheckpointIntervalSeconds/60, 3), report.Num(r.RestartSeconds/60, 3), r.Goodput*100)
 	}
 	f.writeRejections(w, tc.Search)
-	fmt.Fprintln(w, "\nEstimates: costs as `ersatz plan` (chip prices and rents are catalog estimates); bands from the chip's and the parameters' spreads, and ×0.5–2 on estimated failure rates.")
+	if f.uncalibrated {
+		fmt.Fprintln(w, "\nEstimates: costs as `ersatz plan` (chip prices and rents are catalog estimates); the model alone (--uncalibrated): bands from the chip's and the parameters' spreads only, and ×0.5–2 on estimated failure rates.")
+		return nil
+	}
+	fmt.Fprintf(w, "\nEstimates: costs as `ersatz plan` (chip prices and rents are catalog estimates); bands are %.0f%% intervals: the chip's and the parameters' spreads with the estimator's error measured on the training corpus for --framework %s on the chip's family (docs/train.md), and ×0.5–2 on estimated failure rates.\n", tc.BandLevel*100, f.framework)
 	return nil
 }
 
@@ -550,7 +585,7 @@ func (f *trainFlags) writeMany(w io.Writer, m *model.Model, cases []*trainCase, 
 // validateTraining runs `ersatz validate` on a training corpus: the
 // built-in one (--corpus training) or a file whose top level says
 // `kind: training`. done is false for a serving corpus.
-func validateTraining(e *env, fset *flag.FlagSet, name string, cat *hardware.Catalog, params *perf.Params, asJSON bool) (done bool, err error) {
+func validateTraining(e *env, fset *flag.FlagSet, name string, cat *hardware.Catalog, params *perf.Params, asJSON bool, level float64) (done bool, err error) {
 	var data []byte
 	var fsys iofs.FS
 	switch name {
@@ -578,23 +613,34 @@ func validateTraining(e *env, fset *flag.FlagSet, name string, cat *hardware.Cat
 	for _, w := range warns {
 		fmt.Fprintf(e.stderr, "ersatz validate: warning: %v\n", w)
 	}
-	rep := train.Evaluate(f.Cases, &train.Predictor{Hardware: cat, Models: model.Default(), Params: params, FS: fsys})
-	rep.SetVendors(vendorOf(cat))
-	// Nothing in the training estimator is fitted to the corpus, so a
-	// leave-one-source-out cross-validation (--cv, where validate has it)
-	// is the in-sample report itself.
 	cv := false
 	if fl := fset.Lookup("cv"); fl != nil {
 		cv = fl.Value.String() == "true"
 	}
+	pr := &train.Predictor{Hardware: cat, Models: model.Default(), Params: params, FS: fsys}
+	var rep *corpus.Report
+	if cv {
+		rep = accuracy.NewTraining(f.Cases, pr, familyOf(cat)).CrossValidate(level)
+	} else {
+		pr.Calibration = train.DefaultCalibration()
+		table, family := accuracy.DefaultTraining(), familyOf(cat)
+		rep = train.Evaluate(f.Cases, func(c *train.Case) (corpus.Prediction, error) {
+			p, err := pr.Predict(c)
+			if err == nil {
+				reg := accuracy.Regime{Engine: c.FrameworkName(), Family: family(c.Chip), Phase: accuracy.TrainPhase}
+				p.Low, p.High, _ = table.Band(reg, c.Metric, p.Value, p.Low, p.High, level)
+			}
+			return p, err
+		})
+		rep.BandLevel = level
+		rep.Note = fmt.Sprintf("training stack efficiency and residual spreads from the shipped training corpus (in-sample for its cases; --cv holds each source out); bands are %.0f%% intervals", level*100)
+	}
+	rep.SetVendors(vendorOf(cat))
 	if asJSON {
 		return true, report.WriteJSON(e.stdout, rep)
 	}
 	if err := rep.WriteText(e.stdout, vendorOf(cat)); err != nil {
 		return true, err
-	}
-	if cv {
-		fmt.Fprintln(e.stdout, "cross-validated (leave one source out): the same figures; the training estimator calibrates nothing on the corpus")
 	}
 	return true, nil
 }
@@ -650,6 +696,10 @@ func (f *trainFlags) runScenario(e *env, cats *catalogs) error {
 		}
 	}
 	p := &train.Predictor{Hardware: cat, Models: model.Default(), Params: params, FS: os.DirFS(filepath.Dir(f.scenario))}
+	if !f.uncalibrated {
+		p.Calibration = train.DefaultCalibration()
+	}
+	table, family := accuracy.DefaultTraining(), familyOf(cat)
 	var rows []scenarioRow
 	failed := 0
 	for i := range file.Cases {
@@ -661,6 +711,11 @@ func (f *trainFlags) runScenario(e *env, cats *catalogs) error {
 			failed++
 			rows = append(rows, row)
 			continue
+		}
+		if !f.uncalibrated {
+			reg := accuracy.Regime{Engine: c.FrameworkName(), Family: family(c.Chip), Phase: accuracy.TrainPhase}
+			lo, hi, _ := table.Band(reg, "step_time_s", float64(res.Step.Total), float64(res.StepLow), float64(res.StepHigh), f.level)
+			res.StepLow, res.StepHigh = units.Seconds(lo), units.Seconds(hi)
 		}
 		row.Searched, row.Result = searched, &res
 		budget := c.Tokens

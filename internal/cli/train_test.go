@@ -17,6 +17,7 @@ var trainGolden = []struct {
 }{
 	// The README's R2 question.
 	{"train-v3-h800-published", "train --model deepseek-ai/DeepSeek-V3 --chip h800-sxm --chips 2048 --tokens 14.8T --precision fp8 --global-batch 15360 --tp 1 --pp 16 --ep 64 --vpp 2 --zero 1 --ep-overlap", 0},
+	{"train-v3-h800-uncalibrated", "train --model deepseek-ai/DeepSeek-V3 --chip h800-sxm --chips 2048 --tokens 14.8T --precision fp8 --global-batch 15360 --tp 1 --pp 16 --ep 64 --vpp 2 --zero 1 --ep-overlap --uncalibrated --csv", 0},
 	{"train-v3-910b-60d", "train --model deepseek-ai/DeepSeek-V3 --chip ascend-910b2 --days 60 --tokens 14.8T --global-batch 15360", 0},
 	{"train-v3-cm384-60d", "train --model deepseek-ai/DeepSeek-V3 --chip ascend-910c --node cloudmatrix384 --days 60 --tokens 14.8T --global-batch 15360", 0},
 	{"train-v3-cn-domestic-60d", "train --model deepseek-ai/DeepSeek-V3 --days 60 --tokens 14.8T --global-batch 15360 --policy cn-domestic --candidates h800-sxm,h100-sxm,ascend-910b2,ascend-910c,ascend-910c@cloudmatrix384", 0},

@@ -95,7 +95,7 @@ func runValidate(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if done, err := validateTraining(e, fs, *file, cat, p, *asJSON); done {
+	if done, err := validateTraining(e, fs, *file, cat, p, *asJSON, *level); done {
 		return err
 	}
 	f, fsys, warns, err := loadCases(*file, corpus.CorpusMode)

@@ -101,6 +101,27 @@ type Case struct {
 	// MemoryGB is the device memory of the part the run used where the
 	// catalog's differs (MT-NLG's A100 40 GB).
 	MemoryGB float64 `json:"memory_gb,omitempty"`
+	// Group is the cross-validation group (cases sharing a harness);
+	// without it, the source up to the first comma or colon, as for
+	// serving cases.
+	Group string `json:"group,omitempty"`
+	// Framework is the training stack (megatron, mindspeed, mindformers,
+	// torchtitan, or other for in-house stacks): the band's regime.
+	Framework string `json:"framework,omitempty"`
+}
+
+// GroupKey is the case's cross-validation group ([corpus.Case.GroupKey]).
+func (c *Case) GroupKey() string {
+	sc := corpus.Case{ID: c.ID, Source: c.Source, Group: c.Group}
+	return sc.GroupKey()
+}
+
+// FrameworkName is the case's framework, "other" when it names none.
+func (c *Case) FrameworkName() string {
+	if c.Framework == "" {
+		return "other"
+	}
+	return c.Framework
 }
 
 // Metrics a training case may measure.
@@ -209,6 +230,9 @@ type Predictor struct {
 	Params   *perf.Params
 	// FS holds the corpus file's directory, for config.json paths.
 	FS fs.FS
+	// Calibration sets each job's stack efficiency; nil predicts with
+	// the model alone.
+	Calibration *Calibration
 }
 
 // Detail is what a prediction carries into the report.
@@ -268,6 +292,9 @@ func (p *Predictor) Job(c *Case) (Job, error) {
 		SeqLen: c.SeqLen, GlobalBatch: gb, FlashAttention: true, Dropout: c.Dropout}
 	if c.FlashAttention != nil {
 		j.FlashAttention = *c.FlashAttention
+	}
+	if p.Calibration != nil {
+		j.Efficiency, _ = p.Calibration.Efficiency(chip.Family)
 	}
 	return j, nil
 }
@@ -392,19 +419,18 @@ func (p *Predictor) Predict(c *Case) (corpus.Prediction, error) {
 	return pred, nil
 }
 
-// Evaluate predicts every case and reports in the serving corpus's
-// shape (corpus.Report), so that validate prints and summarises both
-// alike. No parameter is calibrated on these cases, so a
-// leave-one-source-out cross-validation equals this in-sample report.
-func Evaluate(cases []Case, p *Predictor) *corpus.Report {
+// Evaluate reports every case as predict answers it, in the serving
+// corpus's shape (corpus.Report), so that validate prints and summarises
+// both alike; a case's framework stands in the engine column.
+func Evaluate(cases []Case, predict func(*Case) (corpus.Prediction, error)) *corpus.Report {
 	shim := make([]corpus.Case, len(cases))
 	byID := map[string]*Case{}
 	for i := range cases {
 		c := &cases[i]
-		shim[i] = corpus.Case{ID: c.ID, Metric: c.Metric, Measured: c.Measured, Chip: c.Chip, Claim: c.Claim}
+		shim[i] = corpus.Case{ID: c.ID, Metric: c.Metric, Measured: c.Measured, Chip: c.Chip, Claim: c.Claim, Engine: c.FrameworkName()}
 		byID[c.ID] = c
 	}
 	return corpus.Evaluate(shim, corpus.PredictorFunc(func(sc *corpus.Case) (corpus.Prediction, error) {
-		return p.Predict(byID[sc.ID])
+		return predict(byID[sc.ID])
 	}))
 }

@@ -15,7 +15,7 @@ func shippedReport(t *testing.T) (map[string]float64, float64, int) {
 		t.Fatalf("shipped corpus: %v %v", err, warns)
 	}
 	p := &Predictor{Hardware: catalog(), Models: model.Default(), Params: params, FS: ShippedFS()}
-	rep := Evaluate(f.Cases, p)
+	rep := Evaluate(f.Cases, p.Predict)
 	pred := map[string]float64{}
 	for _, r := range rep.Cases {
 		if r.Predicted == nil {
@@ -31,7 +31,9 @@ func shippedReport(t *testing.T) (map[string]float64, float64, int) {
 // NVIDIA, and the figures held as floors. The targets: DeepSeek-V3's
 // 2.788M H800 GPU-hours within 20% (the model covers the 14.8T-token
 // pre-training, 2.664M of them); Llama 3 405B on 8,192 H100 within 5
-// points of its 43% MFU. The median |error| (35.4% when written; the
+// points of its 43% MFU, both by the model alone (uncalibrated: the
+// calibration, internal/accuracy's TestShippedTraining, is held to its
+// own floors). The model alone's median |error| (35.4% when written; the
 // issue's 15% is not met, docs/train.md says why) must not get worse.
 func TestShippedCorpusFloors(t *testing.T) {
 	pred, median, n := shippedReport(t)
@@ -102,7 +104,8 @@ func TestEvaluateKeepsFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep := Evaluate(f.Cases, &Predictor{Hardware: catalog(), Models: model.Default(), Params: params})
+	p := &Predictor{Hardware: catalog(), Models: model.Default(), Params: params}
+	rep := Evaluate(f.Cases, p.Predict)
 	if len(rep.Cases) != 1 || rep.Cases[0].Predicted != nil || rep.Cases[0].Reason == "" || rep.Summary.Failed != 1 {
 		t.Errorf("failure row %+v", rep.Cases)
 	}

@@ -143,7 +143,7 @@ func (e *Estimator) band(res *Result) {
 func binding(s *Step) string {
 	best, name := units.Seconds(-1), ""
 	for _, p := range s.Parts() {
-		if p.Seconds > best {
+		if p.Seconds > best && p.Name != "stack" { // what binds is a modelled part
 			best, name = p.Seconds, p.Name+" ("+p.Bound.String()+"-bound)"
 		}
 	}
@@ -223,6 +223,10 @@ func (t *estimator) step(l *Layout, micro int) Step {
 	}
 	t.dataParallel(l, r, &s, micro, first, last, &one)
 	s.sum()
+	if e := t.job.Efficiency; e > 0 && e != 1 {
+		s.Stack = Part{Seconds: s.Total * units.Seconds(1/e-1), Bound: perf.Overhead}
+		s.Total += s.Stack.Seconds
+	}
 	return s
 }
 

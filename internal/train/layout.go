@@ -2,6 +2,7 @@ package train
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"ersatz/internal/hardware"
@@ -105,6 +106,11 @@ type Job struct {
 	// Dropout says the model trains with dropout (classic GPT), whose
 	// masks Korthikanti et al. count in the activations.
 	Dropout bool
+	// Efficiency is the training stack's measured share of the modelled
+	// speed (a [Calibration]'s answer for the chip's family): a step
+	// takes 1/Efficiency of the modelled one, the difference shown as the
+	// step's Stack part. 0 or 1: the model alone.
+	Efficiency float64
 }
 
 // Devices is the device count of the job.
@@ -207,6 +213,9 @@ func checkJob(j *Job) error {
 	case hardware.BF16, hardware.FP16, hardware.FP8:
 	default:
 		return fmt.Errorf("precision %q: want bf16, fp16 or fp8", j.Precision)
+	}
+	if !(j.Efficiency >= 0) || math.IsInf(j.Efficiency, 0) {
+		return fmt.Errorf("efficiency %g: want a positive share of the modelled speed, or 0 for none", j.Efficiency)
 	}
 	if !j.Chip.MemoryGB.Known() {
 		return fmt.Errorf("%s has no memory size in the catalog", j.Chip.ID)

@@ -3,6 +3,7 @@ package train
 import (
 	"fmt"
 
+	"ersatz/internal/hardware"
 	"ersatz/internal/units"
 )
 
@@ -119,15 +120,31 @@ func (t *estimator) layerActivations() actShape {
 	if j.Dropout {
 		drop = 1
 	}
+	// With fp8 GEMMs Transformer Engine keeps the quantized copy of each
+	// GEMM input for the weight gradient, 1 byte an element
+	// (pytorch/module/linear.py: saved_inputmat is the fp8 inputmat):
+	// the QKV and FFN inputs and the FFN's second GEMM input shrink, and
+	// the attention output is kept twice, in 16 bit for the attention
+	// backward and in fp8 for the output projection's.
+	in := 2.0
+	if j.Precision == hardware.FP8 {
+		in = 1
+	}
 	var a actShape
 	a.input = 2 * h
-	a.outside = 4*h + 2*h + drop*h + 2*h + drop*h
+	a.outside = 4*h + in*h + drop*h + in*h + drop*h
 	if m.MLA() {
 		a.outside += 2 * float64(m.QLoraRank+m.KVLoraRank+m.QKRopeHeadDim) // the down-projections' latents
 	}
 	attn := 2*hq + 2*hkv + 2*hv + 2*float64(m.Heads*m.HeadDim)
 	if m.MLA() {
 		attn = 2*hq + 2*hkv + 2*hv + 2*hv
+	}
+	if in < 2 {
+		attn += in * hq
+		if m.MLA() {
+			attn += in*hv - in*hq
+		}
 	}
 	a.inside = attn
 	if j.FlashAttention {
@@ -143,15 +160,22 @@ func (t *estimator) layerActivations() actShape {
 // stage's heaviest layer kind.
 func (t *estimator) ffnActivations() float64 {
 	m := t.job.Model
+	// A gated FFN keeps gate and up (4I) and the product (2I, the second
+	// GEMM's input, 1 byte an element in fp8); an ungated one the
+	// activation's input and output.
+	in := 2.0
+	if t.job.Precision == hardware.FP8 {
+		in = 1
+	}
 	if m.MoE() && t.stageMoE > 0 {
 		k := float64(m.ExpertsPerToken)
-		routed := k * (2*float64(m.Hidden) + 6*float64(m.MoEIntermediate)) * t.rates.Imbalance
-		return routed + 6*float64(m.SharedExperts*m.SharedIntermediate)
+		routed := k * (in*float64(m.Hidden) + (4+in)*float64(m.MoEIntermediate)) * t.rates.Imbalance
+		return routed + (4+in)*float64(m.SharedExperts*m.SharedIntermediate)
 	}
 	if m.UngatedFFN {
-		return 4 * float64(m.Intermediate)
+		return (2 + in) * float64(m.Intermediate)
 	}
-	return 6 * float64(m.Intermediate)
+	return (4 + in) * float64(m.Intermediate)
 }
 
 // ActivationBytesPerLayer is one layer's stored activations for one

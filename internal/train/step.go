@@ -46,21 +46,27 @@ type Step struct {
 	EPComm    Part `json:"ep_comm"`
 	PPComm    Part `json:"pp_comm"`
 	// Bubble is the pipeline's idle time: (pp−1)/vpp micro-batch slots.
-	Bubble    Part          `json:"bubble"`
-	DPComm    Part          `json:"dp_comm"`
-	Optimizer Part          `json:"optimizer"`
-	Overhead  Part          `json:"overhead"`
-	Total     units.Seconds `json:"total"`
+	Bubble    Part `json:"bubble"`
+	DPComm    Part `json:"dp_comm"`
+	Optimizer Part `json:"optimizer"`
+	Overhead  Part `json:"overhead"`
+	// Stack is the time the training corpus measures beyond the modelled
+	// parts (Job.Efficiency): imperfect overlap, stragglers, sustained
+	// clocks, framework overheads. Negative where the measured stacks run
+	// faster than modelled.
+	Stack Part          `json:"stack"`
+	Total units.Seconds `json:"total"`
 }
 
 // Parts lists the components with their names, in print order (an
 // array, so that ranking layouts allocates nothing).
-func (s *Step) Parts() [15]NamedPart {
-	return [15]NamedPart{
+func (s *Step) Parts() [16]NamedPart {
+	return [16]NamedPart{
 		{"projections", s.Projections}, {"ffn", s.FFN}, {"experts", s.Experts}, {"lm_head", s.LMHead},
 		{"attention", s.Attention}, {"elementwise", s.Elementwise}, {"recompute", s.Recompute},
 		{"tp_comm", s.TPComm}, {"cp_comm", s.CPComm}, {"ep_comm", s.EPComm}, {"pp_comm", s.PPComm},
 		{"bubble", s.Bubble}, {"dp_comm", s.DPComm}, {"optimizer", s.Optimizer}, {"overhead", s.Overhead},
+		{"stack", s.Stack},
 	}
 }
 

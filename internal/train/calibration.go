@@ -1,0 +1,85 @@
+package train
+
+import (
+	_ "embed"
+	"fmt"
+	"math"
+
+	"sigs.k8s.io/yaml"
+
+	"ersatz/internal/perf"
+)
+
+// Calibration is what the training corpus measures of real training
+// stacks: the share of the modelled speed that published runs reach,
+// over all of them (All) and refined per chip family where at least two
+// independent sources measured it (docs/train.md, "Calibration"). It is
+// generated from the shipped corpus by
+// `go test ./internal/accuracy -run TestShippedTraining -update`.
+type Calibration struct {
+	All    *perf.StackEff            `json:"all"`
+	Family map[string]*perf.StackEff `json:"family,omitempty"`
+}
+
+//go:embed calibration.yaml
+var shippedCalibration []byte
+
+// DefaultCalibration is the calibration of the shipped corpus. It
+// panics only when the embedded file is invalid, which the package
+// tests rule out.
+func DefaultCalibration() *Calibration {
+	c, err := ParseCalibration(shippedCalibration)
+	if err != nil {
+		panic("train: embedded calibration.yaml: " + err.Error())
+	}
+	return c
+}
+
+// ParseCalibration reads a calibration file and checks its values.
+func ParseCalibration(data []byte) (*Calibration, error) {
+	var c Calibration
+	if err := yaml.UnmarshalStrict(data, &c); err != nil {
+		return nil, fmt.Errorf("parsing training calibration: %w", err)
+	}
+	check := func(name string, e *perf.StackEff) error {
+		if e == nil || !(e.Value > 0) || math.IsInf(e.Value, 0) {
+			return fmt.Errorf("training calibration: %s: want a positive value", name)
+		}
+		return nil
+	}
+	if err := check("all", c.All); err != nil {
+		return nil, err
+	}
+	for f, e := range c.Family {
+		if err := check("family "+f, e); err != nil {
+			return nil, err
+		}
+	}
+	return &c, nil
+}
+
+// Marshal writes the calibration in the format of calibration.yaml.
+func (c *Calibration) Marshal() ([]byte, error) {
+	b, err := yaml.Marshal(c)
+	if err != nil {
+		return nil, err
+	}
+	head := "# Training stack efficiency, generated from the shipped training corpus by\n" +
+		"# `go test ./internal/accuracy -run TestShippedTraining -update` (docs/train.md). Do not edit.\n"
+	return append([]byte(head), b...), nil
+}
+
+// Efficiency returns the share of the modelled speed a job on a chip of
+// family reaches, and where it comes from: All times the family's
+// refinement where there is one. A nil calibration is the model alone.
+func (c *Calibration) Efficiency(family string) (float64, string) {
+	if c == nil || c.All == nil {
+		return 1, "uncalibrated"
+	}
+	e, from := c.All.Value, fmt.Sprintf("all cases (%d groups)", c.All.Groups)
+	if f := c.Family[family]; f != nil {
+		e *= f.Value
+		from += fmt.Sprintf(", %s (%d groups)", family, f.Groups)
+	}
+	return e, from
+}
