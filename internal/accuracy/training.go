@@ -102,7 +102,8 @@ func groupMedian(ss []sample, r func(sample) float64) (float64, int, []string) {
 	return median(meds), len(byGroup), ids
 }
 
-// fit calibrates on the cases idx: the median over groups of the
+// fit calibrates on the cases idx of open frameworks (an in-house
+// stack's cases only widen the bands): the median over groups of the
 // log-ratios, unshrunk (every run pays costs the model leaves out, so 1
 // is no prior to shrink toward); then per family the median over its
 // groups of what is left, shrunk by k/(k+K0) and set only from
@@ -110,7 +111,9 @@ func groupMedian(ss []sample, r func(sample) float64) (float64, int, []string) {
 func (tr *Training) fit(idx []int) *TrainingFit {
 	base := make([]sample, 0, len(idx))
 	for _, i := range idx {
-		base = append(base, tr.sample(i, tr.base[i]))
+		if tr.regimes[i].Engine != train.InHouse {
+			base = append(base, tr.sample(i, tr.base[i]))
+		}
 	}
 	m, n, ids := groupMedian(base, func(s sample) float64 { return s.r })
 	cal := &train.Calibration{All: &perf.StackEff{Value: round4(math.Exp(m)), Groups: n, Cases: ids}}
@@ -131,9 +134,10 @@ func (tr *Training) fit(idx []int) *TrainingFit {
 	after := make([]sample, 0, len(idx))
 	global := make([]sample, 0, len(idx))
 	for _, i := range idx {
-		e, _ := cal.Efficiency(tr.regimes[i].Family)
+		e, _ := cal.Efficiency(tr.regimes[i].Engine, tr.regimes[i].Family)
+		g, _ := cal.Efficiency(tr.regimes[i].Engine, "")
 		after = append(after, tr.sample(i, tr.scaled(i, e)))
-		global = append(global, tr.sample(i, tr.scaled(i, cal.All.Value)))
+		global = append(global, tr.sample(i, tr.scaled(i, g)))
 	}
 	return &TrainingFit{Calibration: cal, Table: fitTable(after, global)}
 }
@@ -149,7 +153,7 @@ func (tr *Training) Fit() *TrainingFit {
 
 // Banded answers case i with fit's calibration and its band at level.
 func (tr *Training) banded(i int, f *TrainingFit, level float64) pred {
-	e, _ := f.Calibration.Efficiency(tr.regimes[i].Family)
+	e, _ := f.Calibration.Efficiency(tr.regimes[i].Engine, tr.regimes[i].Family)
 	p := tr.scaled(i, e)
 	if p.err == nil {
 		p.p.Low, p.p.High, _ = f.Table.Band(tr.regimes[i], tr.cases[i].Metric, p.p.Value, p.p.Low, p.p.High, level)

@@ -307,7 +307,7 @@ func (f *trainFlags) solve(cat *hardware.Catalog, params *perf.Params, m *model.
 	opts.WattsPerChip = f.costs.ChipPower(c, node)
 	tc.StackEfficiency, tc.EfficiencyFrom, tc.BandLevel = 1, "uncalibrated (--uncalibrated)", f.level
 	if !f.uncalibrated {
-		tc.StackEfficiency, tc.EfficiencyFrom = train.DefaultCalibration().Efficiency(c.Family)
+		tc.StackEfficiency, tc.EfficiencyFrom = train.DefaultCalibration().Efficiency(f.framework, c.Family)
 		tc.EfficiencyFrom = "measured on the training corpus, " + tc.EfficiencyFrom
 	}
 	newJob := func(n int) (*train.Estimator, error) {
@@ -617,11 +617,21 @@ func validateTraining(e *env, fset *flag.FlagSet, name string, cat *hardware.Cat
 	if fl := fset.Lookup("cv"); fl != nil {
 		cv = fl.Value.String() == "true"
 	}
+	uncal := false
+	if fl := fset.Lookup("uncalibrated"); fl != nil {
+		uncal = fl.Value.String() == "true"
+	}
 	pr := &train.Predictor{Hardware: cat, Models: model.Default(), Params: params, FS: fsys}
 	var rep *corpus.Report
-	if cv {
+	switch {
+	case uncal && cv:
+		return true, usagef("--uncalibrated and --cv: the model alone calibrates nothing to hold out; choose one")
+	case uncal:
+		rep = train.Evaluate(f.Cases, pr.Predict)
+		rep.Note = "the model alone (--uncalibrated): no training stack efficiency; bands from the chip's and the parameters' spreads only"
+	case cv:
 		rep = accuracy.NewTraining(f.Cases, pr, familyOf(cat)).CrossValidate(level)
-	} else {
+	default:
 		pr.Calibration = train.DefaultCalibration()
 		table, family := accuracy.DefaultTraining(), familyOf(cat)
 		rep = train.Evaluate(f.Cases, func(c *train.Case) (corpus.Prediction, error) {

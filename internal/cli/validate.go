@@ -81,6 +81,7 @@ func runValidate(e *env, args []string) error {
 	asJSON := fs.Bool("json", false, "print the report as JSON (the spec's shape)")
 	cv := fs.Bool("cv", false, "cross-validate: predict each case with the stack efficiencies and residual spreads re-derived without its source (leave one source out)")
 	level := bandFlag(fs)
+	fs.Bool("uncalibrated", false, "training corpora: the model alone, without the training stack efficiency the corpus measures")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -97,6 +98,9 @@ func runValidate(e *env, args []string) error {
 	}
 	if done, err := validateTraining(e, fs, *file, cat, p, *asJSON, *level); done {
 		return err
+	}
+	if fl := fs.Lookup("uncalibrated"); fl.Value.String() == "true" {
+		return usagef("--uncalibrated: applies to training corpora (--corpus training); a serving corpus's calibration is params.yaml's stack block (--params to replace it)")
 	}
 	f, fsys, warns, err := loadCases(*file, corpus.CorpusMode)
 	if err != nil {

@@ -10,10 +10,11 @@ import (
 	"ersatz/internal/perf"
 )
 
-// Calibration is what the training corpus measures of real training
-// stacks: the share of the modelled speed that published runs reach,
-// over all of them (All) and refined per chip family where at least two
-// independent sources measured it (docs/train.md, "Calibration"). It is
+// Calibration is what the training corpus measures of the open training
+// frameworks (Megatron, MindSpeed, MindFormers, torchtitan, FSDP): the
+// share of the modelled speed their published runs reach, over all of
+// them (All) and refined per chip family where at least two independent
+// sources measured it (docs/train.md, "Calibration"). It is
 // generated from the shipped corpus by
 // `go test ./internal/accuracy -run TestShippedTraining -update`.
 type Calibration struct {
@@ -69,14 +70,23 @@ func (c *Calibration) Marshal() ([]byte, error) {
 	return append([]byte(head), b...), nil
 }
 
-// Efficiency returns the share of the modelled speed a job on a chip of
-// family reaches, and where it comes from: All times the family's
-// refinement where there is one. A nil calibration is the model alone.
-func (c *Calibration) Efficiency(family string) (float64, string) {
+// InHouse is the framework name of a stack built in-house (Meta's for
+// Llama 3, DeepSeek's HAI-LLM): not one software stack, so, as serving's
+// engine "other", it gets no stack efficiency.
+const InHouse = "other"
+
+// Efficiency returns the share of the modelled speed a job under
+// framework on a chip of family reaches, and where it comes from: All
+// times the family's refinement where there is one; 1 for an in-house
+// stack. A nil calibration is the model alone.
+func (c *Calibration) Efficiency(framework, family string) (float64, string) {
 	if c == nil || c.All == nil {
 		return 1, "uncalibrated"
 	}
-	e, from := c.All.Value, fmt.Sprintf("all cases (%d groups)", c.All.Groups)
+	if framework == "" || framework == InHouse {
+		return 1, "none for an in-house stack (--framework other): the model alone, as the best-engineered runs measure it"
+	}
+	e, from := c.All.Value, fmt.Sprintf("open frameworks over all families (%d groups)", c.All.Groups)
 	if f := c.Family[family]; f != nil {
 		e *= f.Value
 		from += fmt.Sprintf(", %s (%d groups)", family, f.Groups)

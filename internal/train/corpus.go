@@ -101,6 +101,12 @@ type Case struct {
 	// MemoryGB is the device memory of the part the run used where the
 	// catalog's differs (MT-NLG's A100 40 GB).
 	MemoryGB float64 `json:"memory_gb,omitempty"`
+	// MemoryTBps and PeakShare describe a part that differs from the
+	// catalog's in bandwidth and in dense peak (a share of the catalog
+	// chip's at every precision): Meta's Grand Teton H100, 96 GB HBM2e at
+	// 2.4 TB/s and a 500 W limit. The MFU denominator stays PeakTFLOPS.
+	MemoryTBps float64 `json:"memory_tbps,omitempty"`
+	PeakShare  float64 `json:"peak_share,omitempty"`
 	// Group is the cross-validation group (cases sharing a harness);
 	// without it, the source up to the first comma or colon, as for
 	// serving cases.
@@ -119,7 +125,7 @@ func (c *Case) GroupKey() string {
 // FrameworkName is the case's framework, "other" when it names none.
 func (c *Case) FrameworkName() string {
 	if c.Framework == "" {
-		return "other"
+		return InHouse
 	}
 	return c.Framework
 }
@@ -185,6 +191,10 @@ func (c *Case) validate() error {
 		return fmt.Errorf("global_batch or global_batch_tokens: one is required")
 	case !(c.Measured >= 0):
 		return fmt.Errorf("measured %g: want a positive figure", c.Measured)
+	case !(c.MemoryGB >= 0) || !(c.MemoryTBps >= 0):
+		return fmt.Errorf("memory_gb %g, memory_tbps %g: want positive figures", c.MemoryGB, c.MemoryTBps)
+	case !(c.PeakShare >= 0 && c.PeakShare <= 1.5):
+		return fmt.Errorf("peak_share %g: want the part's share of the catalog chip's peak, above 0 and at most 1.5", c.PeakShare)
 	}
 	switch c.Precision {
 	case "bf16", "fp16", "fp8":
@@ -268,11 +278,25 @@ func (p *Predictor) Job(c *Case) (Job, error) {
 	if err != nil {
 		return Job{}, err
 	}
-	if c.MemoryGB > 0 {
+	if c.MemoryGB > 0 || c.MemoryTBps > 0 || c.PeakShare > 0 {
 		cc := *chip
-		v := *cc.MemoryGB
-		v.Value, v.Note = c.MemoryGB, "the case's part"
-		cc.MemoryGB = &v
+		part := func(v *hardware.Value, x float64) *hardware.Value {
+			w := *v
+			w.Value, w.Note = x, "the case's part"
+			return &w
+		}
+		if c.MemoryGB > 0 {
+			cc.MemoryGB = part(cc.MemoryGB, c.MemoryGB)
+		}
+		if c.MemoryTBps > 0 {
+			cc.MemoryTBps = part(cc.MemoryTBps, c.MemoryTBps)
+		}
+		if c.PeakShare > 0 {
+			cc.DenseTFLOPS = make(map[hardware.Precision]*hardware.Value, len(chip.DenseTFLOPS))
+			for p, v := range chip.DenseTFLOPS {
+				cc.DenseTFLOPS[p] = part(v, v.Value*c.PeakShare)
+			}
+		}
 		chip = &cc
 	}
 	var node *hardware.Node
@@ -294,7 +318,7 @@ func (p *Predictor) Job(c *Case) (Job, error) {
 		j.FlashAttention = *c.FlashAttention
 	}
 	if p.Calibration != nil {
-		j.Efficiency, _ = p.Calibration.Efficiency(chip.Family)
+		j.Efficiency, _ = p.Calibration.Efficiency(c.FrameworkName(), chip.Family)
 	}
 	return j, nil
 }

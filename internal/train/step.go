@@ -224,10 +224,18 @@ func (t *estimator) groupBW(n int, r *perf.Rates) float64 {
 }
 
 // dpBW is the bandwidth of a data-parallel collective whose members sit
-// stride devices apart over n ranks.
+// stride devices apart over n ranks. A group that spans scale-up domains
+// with k members in each runs hierarchically (NCCL's rings give every
+// member of a domain its own NIC and a 1/k share of the buffer to carry
+// across), so the domain's k NICs carry it together: nccl-tests
+// all_reduce across nodes of 8 H100 with one 400 Gb/s NIC each reports
+// 400-450 GB/s of bus bandwidth for large messages, eight NICs' worth
+// (Saturn Cloud, "Validating multi-node GPU clusters with NCCL tests"),
+// within the scale-up share each member has.
 func (t *estimator) dpBW(n, stride int, r *perf.Rates) float64 {
 	if n*stride > r.Domain {
-		return r.ScaleOut
+		k := min(max(r.Domain/max(stride, 1), 1), n)
+		return math.Min(float64(k)*r.ScaleOut, t.groupBW(k, r))
 	}
 	return t.groupBW(n, r)
 }
