@@ -308,7 +308,9 @@ func (f *trainFlags) solve(cat *hardware.Catalog, params *perf.Params, m *model.
 	tc.StackEfficiency, tc.EfficiencyFrom, tc.BandLevel = 1, "uncalibrated (--uncalibrated)", f.level
 	if !f.uncalibrated {
 		tc.StackEfficiency, tc.EfficiencyFrom = train.DefaultCalibration().Efficiency(f.framework, c.Family)
-		tc.EfficiencyFrom = "measured on the training corpus, " + tc.EfficiencyFrom
+		if f.framework != train.InHouse {
+			tc.EfficiencyFrom = "measured on the training corpus for " + tc.EfficiencyFrom
+		}
 	}
 	newJob := func(n int) (*train.Estimator, error) {
 		j := train.Job{Model: m, Chip: c, Node: node, Chips: n, Precision: prec, SeqLen: f.seqLen, GlobalBatch: gb, FlashAttention: true,

@@ -43,8 +43,12 @@ func ParseCalibration(data []byte) (*Calibration, error) {
 		return nil, fmt.Errorf("parsing training calibration: %w", err)
 	}
 	check := func(name string, e *perf.StackEff) error {
-		if e == nil || !(e.Value > 0) || math.IsInf(e.Value, 0) {
-			return fmt.Errorf("training calibration: %s: want a positive value", name)
+		if e == nil || !(e.Value > 0 && e.Value <= 10) {
+			v := math.NaN()
+			if e != nil {
+				v = e.Value
+			}
+			return fmt.Errorf("training calibration: %s: value %g: want a share of the modelled speed above 0 and at most 10", name, v)
 		}
 		return nil
 	}
