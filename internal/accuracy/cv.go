@@ -103,11 +103,7 @@ func (r *runner) predict(i int, stack map[string]*perf.Stack) pred {
 
 func (r *runner) sample(i int, p pred) sample {
 	c := &r.cases[i]
-	s := sample{id: c.ID, group: r.groups[i], regime: r.regimes[i]}
-	if p.err == nil && p.p.Value > 0 && c.Measured > 0 {
-		s.r, s.ok = orient(c.Metric, c.Measured, p.p.Value), true
-	}
-	return s
+	return newSample(c.ID, r.groups[i], r.regimes[i], c.Metric, c.Measured, p)
 }
 
 // fit estimates the stack efficiencies and the residual table from the

@@ -25,6 +25,16 @@ type sample struct {
 	ok        bool    // predicted at all
 }
 
+// newSample is a case's residual under prediction p (not ok where p
+// failed or a figure is not positive).
+func newSample(id, group string, reg Regime, metric string, measured float64, p pred) sample {
+	s := sample{id: id, group: group, regime: reg}
+	if p.err == nil && p.p.Value > 0 && measured > 0 {
+		s.r, s.ok = orient(metric, measured, p.p.Value), true
+	}
+	return s
+}
+
 // orient turns a measured and a predicted figure into the speed
 // log-ratio.
 func orient(metric string, measured, predicted float64) float64 {

@@ -76,11 +76,7 @@ func (tr *Training) scaled(i int, e float64) pred {
 
 func (tr *Training) sample(i int, p pred) sample {
 	c := &tr.cases[i]
-	s := sample{id: c.ID, group: tr.groups[i], regime: tr.regimes[i]}
-	if p.err == nil && p.p.Value > 0 && c.Measured > 0 {
-		s.r, s.ok = orient(c.Metric, c.Measured, p.p.Value), true
-	}
-	return s
+	return newSample(c.ID, tr.groups[i], tr.regimes[i], c.Metric, c.Measured, p)
 }
 
 // groupMedian is the median over groups of each group's median residual,
