@@ -138,19 +138,9 @@ func (s *Setup) Fit(cases []corpus.Case) *Fit {
 // gets an error.
 func (s *Setup) CrossValidated(cases []corpus.Case, level float64) (corpus.Predictor, int) {
 	r := s.runner(cases)
-	members := map[string][]int{}
-	for i, g := range r.groups {
-		members[g] = append(members[g], i)
-	}
 	out := make(map[*corpus.Case]pred, len(cases))
-	for g, held := range members {
-		var train []int
-		for i, gi := range r.groups {
-			if gi != g {
-				train = append(train, i)
-			}
-		}
-		f := r.fit(train)
+	n := leaveOneGroupOut(r.groups, func(in, held []int) {
+		f := r.fit(in)
 		for _, i := range held {
 			p := r.predict(i, f.Stack)
 			if p.err == nil {
@@ -158,14 +148,34 @@ func (s *Setup) CrossValidated(cases []corpus.Case, level float64) (corpus.Predi
 			}
 			out[&cases[i]] = p
 		}
-	}
+	})
 	return corpus.PredictorFunc(func(c *corpus.Case) (corpus.Prediction, error) {
 		p, ok := out[c]
 		if !ok {
 			return corpus.Prediction{}, errors.New("case not in any cross-validation fold")
 		}
 		return p.p, p.err
-	}), len(members)
+	}), n
+}
+
+// leaveOneGroupOut calls fold once per group, with the indexes of the
+// other groups' cases and of the group's own, and returns the number of
+// groups.
+func leaveOneGroupOut(groups []string, fold func(in, held []int)) int {
+	members := map[string][]int{}
+	for i, g := range groups {
+		members[g] = append(members[g], i)
+	}
+	for g, held := range members {
+		var in []int
+		for i, gi := range groups {
+			if gi != g {
+				in = append(in, i)
+			}
+		}
+		fold(in, held)
+	}
+	return len(members)
 }
 
 // CrossValidate evaluates cases with [Setup.CrossValidated] and states

@@ -174,27 +174,17 @@ func (tr *Training) InSample(level float64) *corpus.Report {
 // table re-derived without its group (leave one source out), with bands
 // at level.
 func (tr *Training) CrossValidate(level float64) *corpus.Report {
-	members := map[string][]int{}
-	for i, g := range tr.groups {
-		members[g] = append(members[g], i)
-	}
 	out := make([]pred, len(tr.cases))
-	for g, held := range members {
-		var in []int
-		for i, gi := range tr.groups {
-			if gi != g {
-				in = append(in, i)
-			}
-		}
+	groups := leaveOneGroupOut(tr.groups, func(in, held []int) {
 		f := tr.fit(in)
 		for _, i := range held {
 			out[i] = tr.banded(i, f, level)
 		}
-	}
+	})
 	rep := tr.report(out)
 	rep.BandLevel = level
 	rep.Note = fmt.Sprintf("cross-validated, leave one source out (%d groups): the training stack efficiencies and residual spreads re-derived without each case's group; bands are %.0f%% intervals",
-		len(members), level*100)
+		groups, level*100)
 	return rep
 }
 
