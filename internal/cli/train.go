@@ -140,6 +140,9 @@ func runTrain(e *env, args []string) error {
 	}
 	f.set = map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
+	if err := checkBand(f.level); err != nil {
+		return err
+	}
 	if f.scenario != "" {
 		return f.runScenario(e, &cats)
 	}
@@ -188,6 +191,9 @@ func runTrain(e *env, args []string) error {
 	}
 	if err := f.costs.Validate(); err != nil {
 		return usagef("--cost-basis: %v", err)
+	}
+	if err := train.CheckFramework(f.framework); err != nil {
+		return usagef("--framework: %v", err)
 	}
 	cat, params, err := f.inputs(e, &cats)
 	if err != nil {

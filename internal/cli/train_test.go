@@ -30,6 +30,10 @@ var trainGolden = []struct {
 	{"train-missing-tokens", "train --model meta-llama/Llama-3.1-8B-Instruct --chip h100 --chips 8", 2},
 	{"train-bad-recompute", "train --model meta-llama/Llama-3.1-8B-Instruct --chip h100 --chips 8 --tokens 1T --recompute some", 2},
 	{"train-bad-tokens", "train --model meta-llama/Llama-3.1-8B-Instruct --chip h100 --chips 8 --tokens lots", 2},
+	{"train-bad-framework", "train --model meta-llama/Llama-3.1-8B-Instruct --chip h100 --chips 8 --tokens 1T --framework megatrom", 2},
+	{"train-bad-band", "train --model meta-llama/Llama-3.1-8B-Instruct --chip h100 --chips 8 --tokens 1T --band 1.5", 2},
+	{"validate-uncalibrated-serving", "validate --uncalibrated", 2},
+	{"validate-training-uncalibrated-cv", "validate --corpus training --uncalibrated --cv", 2},
 	{"train-no-fit", "train --model meta-llama/Llama-3.1-405B-Instruct --chip h100 --chips 8 --tokens 1T", 1},
 	{"train-bad-layout", "train --model meta-llama/Llama-3.1-8B-Instruct --chip h100 --chips 8 --tokens 1T --tp 3", 1},
 }

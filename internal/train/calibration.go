@@ -4,6 +4,8 @@ import (
 	_ "embed"
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 
 	"sigs.k8s.io/yaml"
 
@@ -72,6 +74,18 @@ func (c *Calibration) Marshal() ([]byte, error) {
 	head := "# Training stack efficiency, generated from the shipped training corpus by\n" +
 		"# `go test ./internal/accuracy -run TestShippedTraining -update` (docs/train.md). Do not edit.\n"
 	return append([]byte(head), b...), nil
+}
+
+// Frameworks are the training stacks a case or a run may name: the open
+// frameworks the corpus measures, and InHouse.
+var Frameworks = []string{"megatron", "mindspeed", "mindformers", "torchtitan", "fsdp", InHouse}
+
+// CheckFramework refuses a framework name not in Frameworks.
+func CheckFramework(name string) error {
+	if slices.Contains(Frameworks, name) {
+		return nil
+	}
+	return fmt.Errorf("framework %q: want one of %s", name, strings.Join(Frameworks, ", "))
 }
 
 // InHouse is the framework name of a stack built in-house (Meta's for

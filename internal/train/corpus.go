@@ -214,6 +214,11 @@ func (c *Case) validate() error {
 	if _, err := ParseConvention(c.Flops); err != nil {
 		return err
 	}
+	if c.Framework != "" {
+		if err := CheckFramework(c.Framework); err != nil {
+			return err
+		}
+	}
 	if c.Recompute != "" {
 		if _, err := ParseRecompute(c.Recompute); err != nil {
 			return err

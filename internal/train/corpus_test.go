@@ -89,6 +89,9 @@ func TestParseCorpusErrors(t *testing.T) {
 		{"flops", head + strings.Replace(ok, "metric: mfu", "metric: mfu, flops: hfu", 1), "flops"},
 		{"tokens", head + strings.Replace(ok, "metric: mfu", "metric: gpu_hours_total", 1), "tokens"},
 		{"zero", head + strings.Replace(ok, "seq_len", "zero: 4, seq_len", 1), "zero"},
+		{"framework", head + strings.Replace(ok, "seq_len", "framework: deepspeedz, seq_len", 1), "framework"},
+		{"peak_share", head + strings.Replace(ok, "seq_len", "peak_share: 3, seq_len", 1), "peak_share"},
+		{"memory_tbps", head + strings.Replace(ok, "seq_len", "memory_tbps: -1, seq_len", 1), "memory_tbps"},
 	} {
 		if _, _, err := ParseCorpus([]byte(c.data)); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want an error naming %s", c.name, err, c.want)
