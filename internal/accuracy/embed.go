@@ -48,11 +48,21 @@ func ParseTable(data []byte) (*Table, error) {
 
 // Marshal writes the table in the format of residuals.yaml.
 func (t *Table) Marshal() ([]byte, error) {
+	return t.marshal("# Residual table of the performance model, generated from the shipped corpus by\n" +
+		"# `go test ./internal/accuracy -run TestShipped -update` (docs/accuracy.md). Do not edit.\n")
+}
+
+// MarshalTraining writes the table in the format of
+// training-residuals.yaml.
+func (t *Table) MarshalTraining() ([]byte, error) {
+	return t.marshal("# Residual table of the training estimator, generated from the shipped training corpus by\n" +
+		"# `go test ./internal/accuracy -run TestShipped -update` (docs/train.md). Do not edit.\n")
+}
+
+func (t *Table) marshal(head string) ([]byte, error) {
 	b, err := yaml.Marshal(t)
 	if err != nil {
 		return nil, err
 	}
-	head := "# Residual table of the performance model, generated from the shipped corpus by\n" +
-		"# `go test ./internal/accuracy -run TestShipped -update` (docs/accuracy.md). Do not edit.\n"
 	return append([]byte(head), b...), nil
 }

@@ -162,6 +162,23 @@ func (t *Table) Band(r Regime, metric string, v, lo, hi, level float64) (float64
 	return v * math.Exp(-combine(aLo, dLo)), v * math.Exp(combine(aHi, dHi)), where
 }
 
+// ParamBand reads a spec and parameter band [lo, hi] around v (a
+// ParamLevel interval) at level, on the log scale by the normal quantile,
+// as [Table.Band] does before it adds the residual spread.
+func ParamBand(v, lo, hi, level float64) (float64, float64) {
+	if !(v > 0) {
+		return lo, hi
+	}
+	k := zTwoSided(level) / zTwoSided(ParamLevel)
+	if lo > 0 && lo < v {
+		lo = v * math.Exp(-math.Log(v/lo)*k)
+	}
+	if hi > v {
+		hi = v * math.Exp(math.Log(hi/v)*k)
+	}
+	return lo, hi
+}
+
 // quantile is the q-quantile of sorted xs by linear interpolation between
 // order statistics (Hyndman and Fan's type 7, R's and NumPy's default).
 func quantile(xs []float64, q float64) float64 {

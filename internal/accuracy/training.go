@@ -61,7 +61,7 @@ func safeTrain(p *train.Predictor, c *train.Case) (out corpus.Prediction, err er
 // scaled is case i's prediction at stack efficiency e.
 func (tr *Training) scaled(i int, e float64) pred {
 	p := tr.base[i]
-	if p.err != nil || e == 1 {
+	if p.err != nil || e == 1 || !(e > 0) { // 0: none, as Job.Efficiency
 		return p
 	}
 	k := e
@@ -155,19 +155,6 @@ func (tr *Training) banded(i int, f *TrainingFit, level float64) pred {
 		p.p.Low, p.p.High, _ = f.Table.Band(tr.regimes[i], tr.cases[i].Metric, p.p.Value, p.p.Low, p.p.High, level)
 	}
 	return p
-}
-
-// InSample reports every case under the calibration fitted on all of
-// them, with bands at level.
-func (tr *Training) InSample(level float64) *corpus.Report {
-	f := tr.Fit()
-	out := make([]pred, len(tr.cases))
-	for i := range tr.cases {
-		out[i] = tr.banded(i, f, level)
-	}
-	rep := tr.report(out)
-	rep.BandLevel = level
-	return rep
 }
 
 // CrossValidate reports every case under the calibration and residual

@@ -42,7 +42,7 @@ func TestShippedTraining(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	table, err := fit.Table.Marshal()
+	table, err := fit.Table.MarshalTraining()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,6 +94,22 @@ func TestTrainingScalingIsExact(t *testing.T) {
 		got := tr.scaled(i, e)
 		if math.Abs(got.p.Value/want.Value-1) > 1e-3 {
 			t.Errorf("%s: scaled %.6g, re-predicted %.6g", id, got.p.Value, want.Value)
+		}
+	}
+}
+
+// ParamBand reads an 80% input band at another level on the log scale:
+// z(0.5)/z(0.8) = 0.6745/1.2816 = 0.5263, so [80, 125] around 100 (±ln
+// 1.25 = 0.2231) becomes 100·e^∓0.1174 = [88.92, 112.46] at 50%; at 80%
+// it is unchanged.
+func TestParamBand(t *testing.T) {
+	for _, c := range []struct{ level, lo, hi float64 }{
+		{0.8, 80, 125},
+		{0.5, 88.92, 112.46},
+	} {
+		lo, hi := ParamBand(100, 80, 125, c.level)
+		if math.Abs(lo-c.lo) > 0.01 || math.Abs(hi-c.hi) > 0.01 {
+			t.Errorf("level %g: [%.2f, %.2f], want [%.2f, %.2f]", c.level, lo, hi, c.lo, c.hi)
 		}
 	}
 }

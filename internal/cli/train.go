@@ -143,6 +143,9 @@ func runTrain(e *env, args []string) error {
 	if err := checkBand(f.level); err != nil {
 		return err
 	}
+	if err := train.CheckFramework(f.framework); err != nil {
+		return usagef("--framework: %v", err)
+	}
 	if f.scenario != "" {
 		return f.runScenario(e, &cats)
 	}
@@ -191,9 +194,6 @@ func runTrain(e *env, args []string) error {
 	}
 	if err := f.costs.Validate(); err != nil {
 		return usagef("--cost-basis: %v", err)
-	}
-	if err := train.CheckFramework(f.framework); err != nil {
-		return usagef("--framework: %v", err)
 	}
 	cat, params, err := f.inputs(e, &cats)
 	if err != nil {
@@ -287,7 +287,8 @@ func candidateChips(cat *hardware.Catalog, list string, roadmap bool) ([]candida
 // solve finds the best layout of one chip: at --chips, or the fewest
 // chips that finish in --days.
 func (f *trainFlags) solve(cat *hardware.Catalog, params *perf.Params, m *model.Model, c *hardware.Chip, nodeName string, prec hardware.Precision, rc train.Recompute, opts train.RunOptions) *trainCase {
-	tc := &trainCase{Chip: c.ID, Vendor: c.Vendor, defaultNode: c.Node}
+	tc := &trainCase{Chip: c.ID, Vendor: c.Vendor, defaultNode: c.Node,
+		StackEfficiency: 1, EfficiencyFrom: "uncalibrated (--uncalibrated)", BandLevel: f.level}
 	if nodeName == "" {
 		nodeName = c.Node
 	}
@@ -311,7 +312,6 @@ func (f *trainFlags) solve(cat *hardware.Catalog, params *perf.Params, m *model.
 		tc.USDPerCH, tc.Estimate = hourly, estimate
 	}
 	opts.WattsPerChip = f.costs.ChipPower(c, node)
-	tc.StackEfficiency, tc.EfficiencyFrom, tc.BandLevel = 1, "uncalibrated (--uncalibrated)", f.level
 	if !f.uncalibrated {
 		tc.StackEfficiency, tc.EfficiencyFrom = train.DefaultCalibration().Efficiency(f.framework, c.Family)
 		if f.framework != train.InHouse {
@@ -376,13 +376,8 @@ func (f *trainFlags) solve(cat *hardware.Catalog, params *perf.Params, m *model.
 	}
 	// The band at --band: the spreads of the inputs with the estimator's
 	// measured error for this framework on this family.
-	// --uncalibrated keeps the spreads alone: the residual table measures
-	// the calibrated estimator's error, not the model's.
-	if b := tc.Search.Best; !f.uncalibrated {
-		reg := accuracy.Regime{Engine: f.framework, Family: c.Family, Phase: accuracy.TrainPhase}
-		lo, hi, _ := accuracy.DefaultTraining().Band(reg, "step_time_s", float64(b.Step.Total), float64(b.StepLow), float64(b.StepHigh), f.level)
-		b.StepLow, b.StepHigh = units.Seconds(lo), units.Seconds(hi)
-	}
+	b := tc.Search.Best
+	b.StepLow, b.StepHigh = f.stepBand(b, c.Family, f.framework)
 	run, err := tc.est.Plan(*tc.Search.Best, opts)
 	if err != nil {
 		tc.Reason = err.Error()
@@ -390,6 +385,21 @@ func (f *trainFlags) solve(cat *hardware.Catalog, params *perf.Params, m *model.
 	}
 	tc.Run = &run
 	return tc
+}
+
+// stepBand is the step's band at --band: the input spreads with the
+// estimator's residual spread for framework on family, or, with
+// --uncalibrated, the input spreads alone (the residual table measures
+// the calibrated estimator's error, not the model's).
+func (f *trainFlags) stepBand(r *train.Result, family, framework string) (units.Seconds, units.Seconds) {
+	v, lo, hi := float64(r.Step.Total), float64(r.StepLow), float64(r.StepHigh)
+	if f.uncalibrated {
+		lo, hi = accuracy.ParamBand(v, lo, hi, f.level)
+	} else {
+		reg := accuracy.Regime{Engine: framework, Family: family, Phase: accuracy.TrainPhase}
+		lo, hi, _ = accuracy.DefaultTraining().Band(reg, "step_time_s", v, lo, hi, f.level)
+	}
+	return units.Seconds(lo), units.Seconds(hi)
 }
 
 // tokenCount prints 14.8T, 500B.
@@ -717,11 +727,14 @@ func (f *trainFlags) runScenario(e *env, cats *catalogs) error {
 	if !f.uncalibrated {
 		p.Calibration = train.DefaultCalibration()
 	}
-	table, family := accuracy.DefaultTraining(), familyOf(cat)
+	family := familyOf(cat)
 	var rows []scenarioRow
 	failed := 0
 	for i := range file.Cases {
 		c := &file.Cases[i]
+		if c.Framework == "" && f.set["framework"] {
+			c.Framework = f.framework // --framework is the default of cases that name none
+		}
 		row := scenarioRow{ID: c.ID, Chip: c.Chip, Chips: c.Chips}
 		est, res, searched, err := p.Resolve(c)
 		if err != nil {
@@ -730,11 +743,7 @@ func (f *trainFlags) runScenario(e *env, cats *catalogs) error {
 			rows = append(rows, row)
 			continue
 		}
-		if !f.uncalibrated {
-			reg := accuracy.Regime{Engine: c.FrameworkName(), Family: family(c.Chip), Phase: accuracy.TrainPhase}
-			lo, hi, _ := table.Band(reg, "step_time_s", float64(res.Step.Total), float64(res.StepLow), float64(res.StepHigh), f.level)
-			res.StepLow, res.StepHigh = units.Seconds(lo), units.Seconds(hi)
-		}
+		res.StepLow, res.StepHigh = f.stepBand(&res, family(c.Chip), c.FrameworkName())
 		row.Searched, row.Result = searched, &res
 		budget := c.Tokens
 		if budget == 0 {

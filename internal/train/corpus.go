@@ -191,8 +191,10 @@ func (c *Case) validate() error {
 		return fmt.Errorf("global_batch or global_batch_tokens: one is required")
 	case !(c.Measured >= 0):
 		return fmt.Errorf("measured %g: want a positive figure", c.Measured)
-	case !(c.MemoryGB >= 0) || !(c.MemoryTBps >= 0):
-		return fmt.Errorf("memory_gb %g, memory_tbps %g: want positive figures", c.MemoryGB, c.MemoryTBps)
+	case !(c.MemoryGB >= 0):
+		return fmt.Errorf("memory_gb %g: want the part's memory in GB, or leave it out for the catalog's", c.MemoryGB)
+	case !(c.MemoryTBps >= 0):
+		return fmt.Errorf("memory_tbps %g: want the part's memory bandwidth in TB/s, or leave it out for the catalog's", c.MemoryTBps)
 	case !(c.PeakShare >= 0 && c.PeakShare <= 1.5):
 		return fmt.Errorf("peak_share %g: want the part's share of the catalog chip's peak, above 0 and at most 1.5", c.PeakShare)
 	}
@@ -420,7 +422,13 @@ func (p *Predictor) Predict(c *Case) (corpus.Prediction, error) {
 			if c.Metric == "mfu" {
 				peak := c.PeakTFLOPS
 				if peak == 0 {
-					pk, _ := j.Chip.Peak(j.Precision)
+					// The catalog chip's datasheet peak, not a derated
+					// part's (peak_share changes the work's speed only).
+					chip := j.Chip
+					if cc, err := p.Hardware.Chip(c.Chip); err == nil {
+						chip = cc
+					}
+					pk, _ := chip.Peak(j.Precision)
 					peak = float64(pk) / 1e12
 				}
 				v /= peak
