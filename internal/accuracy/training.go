@@ -14,6 +14,12 @@ import (
 // TrainPhase is the phase of every training regime.
 const TrainPhase = "train"
 
+// TrainingRegime is where a training prediction falls for its residual
+// spread: its framework on its chip's family.
+func TrainingRegime(framework, family string) Regime {
+	return Regime{Engine: framework, Family: family, Phase: TrainPhase}
+}
+
 // Training calibrates the training estimator on a training corpus and
 // cross-validates it (docs/train.md, "Calibration"). A step at stack
 // efficiency e takes 1/e of the modelled one and no layout's rank
@@ -41,7 +47,7 @@ func NewTraining(cases []train.Case, p *train.Predictor, family func(chip string
 	tr := &Training{cases: cases}
 	for i := range cases {
 		c := &cases[i]
-		tr.regimes = append(tr.regimes, Regime{Engine: c.FrameworkName(), Family: family(c.Chip), Phase: TrainPhase})
+		tr.regimes = append(tr.regimes, TrainingRegime(c.FrameworkName(), family(c.Chip)))
 		tr.groups = append(tr.groups, c.GroupKey())
 		v, err := safeTrain(&bare, c)
 		tr.base = append(tr.base, pred{p: v, err: err})

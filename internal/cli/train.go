@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"ersatz/internal/accuracy"
-	"ersatz/internal/corpus"
 	"flag"
 	"fmt"
 	"io"
@@ -14,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 
+	"ersatz/internal/accuracy"
+	"ersatz/internal/corpus"
 	"ersatz/internal/hardware"
 	"ersatz/internal/model"
 	"ersatz/internal/perf"
@@ -396,8 +396,7 @@ func (f *trainFlags) stepBand(r *train.Result, family, framework string) (units.
 	if f.uncalibrated {
 		lo, hi = accuracy.ParamBand(v, lo, hi, f.level)
 	} else {
-		reg := accuracy.Regime{Engine: framework, Family: family, Phase: accuracy.TrainPhase}
-		lo, hi, _ = accuracy.DefaultTraining().Band(reg, "step_time_s", v, lo, hi, f.level)
+		lo, hi, _ = accuracy.DefaultTraining().Band(accuracy.TrainingRegime(framework, family), "step_time_s", v, lo, hi, f.level)
 	}
 	return units.Seconds(lo), units.Seconds(hi)
 }
@@ -655,8 +654,7 @@ func validateTraining(e *env, fset *flag.FlagSet, name string, cat *hardware.Cat
 		rep = train.Evaluate(f.Cases, func(c *train.Case) (corpus.Prediction, error) {
 			p, err := pr.Predict(c)
 			if err == nil {
-				reg := accuracy.Regime{Engine: c.FrameworkName(), Family: family(c.Chip), Phase: accuracy.TrainPhase}
-				p.Low, p.High, _ = table.Band(reg, c.Metric, p.Value, p.Low, p.High, level)
+				p.Low, p.High, _ = table.Band(accuracy.TrainingRegime(c.FrameworkName(), family(c.Chip)), c.Metric, p.Value, p.Low, p.High, level)
 			}
 			return p, err
 		})

@@ -104,15 +104,16 @@ type Case struct {
 	// MemoryTBps and PeakShare describe a part that differs from the
 	// catalog's in bandwidth and in dense peak (a share of the catalog
 	// chip's at every precision): Meta's Grand Teton H100, 96 GB HBM2e at
-	// 2.4 TB/s and a 500 W limit. The MFU denominator stays PeakTFLOPS.
+	// 2.4 TB/s and a 500 W limit. MFU still divides by PeakTFLOPS, else by
+	// the catalog chip's datasheet peak.
 	MemoryTBps float64 `json:"memory_tbps,omitempty"`
 	PeakShare  float64 `json:"peak_share,omitempty"`
 	// Group is the cross-validation group (cases sharing a harness);
 	// without it, the source up to the first comma or colon, as for
 	// serving cases.
 	Group string `json:"group,omitempty"`
-	// Framework is the training stack (megatron, mindspeed, mindformers,
-	// torchtitan, or other for in-house stacks): the band's regime.
+	// Framework is the training stack, one of [Frameworks] (InHouse when
+	// left out): it picks the stack efficiency and the band's regime.
 	Framework string `json:"framework,omitempty"`
 }
 
@@ -196,7 +197,7 @@ func (c *Case) validate() error {
 	case !(c.MemoryTBps >= 0):
 		return fmt.Errorf("memory_tbps %g: want the part's memory bandwidth in TB/s, or leave it out for the catalog's", c.MemoryTBps)
 	case !(c.PeakShare >= 0 && c.PeakShare <= 1.5):
-		return fmt.Errorf("peak_share %g: want the part's share of the catalog chip's peak, above 0 and at most 1.5", c.PeakShare)
+		return fmt.Errorf("peak_share %g: want the part's share of the catalog chip's peak, at most 1.5, or leave it out for the catalog's", c.PeakShare)
 	}
 	switch c.Precision {
 	case "bf16", "fp16", "fp8":
